@@ -1,0 +1,230 @@
+#include "app/cli.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "app/run.h"
+#include "certs/authority.h"
+#include "certs/leaf_store.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/random.h"
+
+namespace pipgate::app {
+namespace {
+
+constexpr const char* kExamples = R"(
+Examples:
+  pipgate run                                   # embedded defaults: DNS :53, HTTPS :443
+  pipgate run --config /etc/pipgate/pipgate.toml
+  pipgate config check --config /etc/pipgate/pipgate.toml
+  pipgate ca export > pipgate-ca.pem            # the CA every client must trust
+  pipgate ca export --der > pipgate-ca.cer      # the same for Windows / macOS dialogs
+  pipgate ca show
+)";
+
+std::string host_label() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "appliance";
+  return name;
+}
+
+Result<Config> load(const std::string& path) {
+  if (path.empty()) return default_config(LoadOptions{}, HostFacts::probe());
+  return load_config_file(path, LoadOptions{}, HostFacts::probe());
+}
+
+std::string date(SystemTime t) {
+  return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
+}
+
+void print_cert(const certs::CertInfo& info, std::string_view names_label) {
+  fmt::print("  subject:     {}\n", info.subject);
+  fmt::print("  issuer:      {}\n", info.issuer);
+  fmt::print("  serial:      {}\n", info.serial_hex);
+  fmt::print("  valid:       {} .. {}\n", date(info.not_before), date(info.not_after));
+  fmt::print("  sha256:      {}\n", info.sha256_fingerprint);
+  fmt::print("  {:<12} {}\n", names_label, fmt::join(info.dns_names, ", "));
+}
+
+int fail(const Error& e) {
+  fmt::print(stderr, "pipgate: {}\n", e.detail);
+  return 1;
+}
+
+int config_check(const std::string& path) {
+  auto cfg = load(path);
+  if (!cfg) return fail(cfg.error());
+  fmt::print("# {}: OK. Effective configuration:\n{}", cfg->source, render_config(*cfg));
+  if (cfg->dns.upstream.empty())
+    fmt::print(stderr,
+               "pipgate: warning: no upstream resolver (none in /etc/resolv.conf besides this "
+               "appliance): names other than {} will get SERVFAIL\n",
+               fmt::join(cfg->dns.intercept, ", "));
+  return 0;
+}
+
+int ca_export(const std::string& path, bool der) {
+  auto cfg = load(path);
+  if (!cfg) return fail(cfg.error());
+  RealClock clock;
+  SystemRandom random;
+  auto ca = certs::Authority::load_or_create(cfg->ca_dir(), cfg->dns.intercept, host_label(), clock,
+                                             random);
+  if (!ca) return fail(ca.error());
+  if (der) {
+    auto bytes = ca->certificate_der();
+    std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+  } else {
+    fmt::print("{}", ca->certificate_pem());
+  }
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+int ca_show(const std::string& path) {
+  auto cfg = load(path);
+  if (!cfg) return fail(cfg.error());
+  auto ca = certs::Authority::load(cfg->ca_dir());
+  if (!ca) {
+    if (ca.error().code == Errc::kNotFound) {
+      fmt::print(stderr,
+                 "pipgate: no CA in {} yet; `pipgate run` or `pipgate ca export` creates it\n",
+                 cfg->ca_dir());
+      return 1;
+    }
+    return fail(ca.error());
+  }
+  fmt::print("CA ({}/ca.pem):\n", cfg->ca_dir());
+  print_cert(ca->info(), "permits:");
+  fmt::print("\nLeaves ({}):\n", cfg->certs_dir());
+  int shown = 0;
+  for (const auto& name : cfg->dns.intercept) {
+    auto path = cfg->certs_dir() + "/" + name + ".pem";
+    std::ifstream in(path);
+    if (!in) continue;
+    std::stringstream pem;
+    pem << in.rdbuf();
+    auto info = certs::inspect_certificate(pem.str());
+    if (!info) {
+      fmt::print("  {}: unreadable ({}); `pipgate run` replaces it\n", path, info.error().detail);
+      continue;
+    }
+    print_cert(*info, "names:");
+    fmt::print("  renewal:     after {}\n\n", date(certs::LeafStore::due_time(*info)));
+    ++shown;
+  }
+  if (shown == 0) fmt::print("  none yet (`pipgate run` issues them)\n");
+  return 0;
+}
+
+int ca_rotate(const std::string& path) {
+  auto cfg = load(path);
+  if (!cfg) return fail(cfg.error());
+  RealClock clock;
+  SystemRandom random;
+  auto ca =
+      certs::Authority::rotate(cfg->ca_dir(), cfg->dns.intercept, host_label(), clock, random);
+  if (!ca) return fail(ca.error());
+  if (auto r = certs::LeafStore::remove_all(cfg->certs_dir()); !r) return fail(r.error());
+  auto info = ca->info();
+  fmt::print(stderr,
+             "pipgate: created a new CA (sha256 {}) permitting {}.\n"
+             "The old one is kept under {}/retired-*. Every client must now trust the new CA:\n"
+             "  pipgate ca export > pipgate-ca.pem\n"
+             "Restart pipgate so it serves leaves from the new CA.\n",
+             info.sha256_fingerprint, fmt::join(info.dns_names, ", "), cfg->ca_dir());
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"pipgate: a caching PyPI appliance (DNS + TLS proxy) for an office LAN"};
+  app.footer(kExamples);
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+
+  std::string config_path;
+  auto add_config = [&](CLI::App* cmd) {
+    cmd->add_option("--config,-c", config_path,
+                    "TOML config file (every key optional; without it: embedded defaults)")
+        ->check(CLI::ExistingFile);
+  };
+
+  auto* run = app.add_subcommand("run", "Run the appliance in the foreground (logs to stderr)");
+  add_config(run);
+  std::string dns_exe;
+  run->add_option("--dns-executable", dns_exe,
+                  "pipgate-dns to supervise (default: beside this executable; \"none\": don't)");
+  run->footer("\nExample:\n  pipgate run --config /etc/pipgate/pipgate.toml\n");
+
+  auto* config = app.add_subcommand("config", "Work with the configuration file");
+  config->require_subcommand(1);
+  auto* check = config->add_subcommand(
+      "check", "Validate a config file and print the effective configuration (exit 1 on error)");
+  add_config(check);
+  check->footer("\nExample:\n  pipgate config check --config /etc/pipgate/pipgate.toml\n");
+
+  auto* ca = app.add_subcommand("ca", "The internal CA that clients trust");
+  ca->require_subcommand(1);
+  auto* ca_export_cmd =
+      ca->add_subcommand("export", "Print the CA certificate (PEM; creates the CA if missing)");
+  add_config(ca_export_cmd);
+  bool der = false;
+  ca_export_cmd->add_flag("--der", der, "Binary DER instead of PEM");
+  ca_export_cmd->footer(
+      "\nExamples:\n  pipgate ca export > pipgate-ca.pem\n"
+      "  pipgate ca export --der > pipgate-ca.cer\n");
+  auto* ca_show_cmd = ca->add_subcommand(
+      "show", "Show the CA (subject, validity, fingerprint, name constraints) and current leaves");
+  add_config(ca_show_cmd);
+  auto* ca_rotate_cmd = ca->add_subcommand(
+      "rotate",
+      "Replace the CA with a new one for the configured names (clients must trust it again)");
+  add_config(ca_rotate_cmd);
+  ca_rotate_cmd->footer(
+      "\nNeeded after changing [dns] intercept: the CA's name constraints fix its names.\n"
+      "The old CA is kept under <data_dir>/ca/retired-*.\n");
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  // Commands other than `run` print for people; keep the library logs quiet on stderr.
+  if (!run->parsed()) {
+    auto r = setup_logging("pipgate", "warn");
+    ignore_error(r, "warn is a valid level");
+  }
+
+  if (*version) {
+    fmt::print("pipgate {}\n", PIPGATE_VERSION);
+    return 0;
+  }
+  if (*check) return config_check(config_path);
+  if (*ca_export_cmd) return ca_export(config_path, der);
+  if (*ca_show_cmd) return ca_show(config_path);
+  if (*ca_rotate_cmd) return ca_rotate(config_path);
+  if (*run) {
+    auto cfg = load(config_path);
+    if (!cfg) return fail(cfg.error());
+    if (auto r = setup_logging("pipgate", cfg->appliance.log_level); !r) return fail(r.error());
+    return run_appliance(*cfg, RunOptions{config_path, dns_exe});
+  }
+  return 1;
+}
+
+}  // namespace pipgate::app

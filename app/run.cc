@@ -1,0 +1,158 @@
+#include "app/run.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <filesystem>
+#include <functional>
+
+#include "app/supervisor.h"
+#include "certs/authority.h"
+#include "certs/leaf_store.h"
+#include "common/random.h"
+
+namespace pipgate::app {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string host_label() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "appliance";
+  return name;
+}
+
+std::string sibling_executable(const std::string& name) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return name;
+  return (self.parent_path() / name).string();
+}
+
+// Checks the leaves once an hour, or sooner when one is due: renewal must not wait on a restart.
+asio::awaitable<void> renew_leaves(certs::LeafStore& leaves, const Clock& clock) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(leaves.next_renewal() -
+                                                                      clock.system_now());
+    timer.expires_after(std::clamp<std::chrono::milliseconds>(wait, 1s, 1h));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    auto renewed = leaves.renew_due();
+    if (!renewed) {
+      spdlog::error("certs: renewing leaves failed: {}; retrying within the hour",
+                    to_string(renewed.error()));
+      continue;
+    }
+    for (const auto& name : *renewed) {
+      auto leaf = leaves.current(name);
+      spdlog::info("certs: renewed leaf for {} (valid until {:%Y-%m-%d})", name,
+                   fmt::gmtime(std::chrono::system_clock::to_time_t(leaf->info.not_after)));
+    }
+  }
+}
+
+}  // namespace
+
+std::string next_steps(const Config& cfg, const std::string& ca_pem_path) {
+  std::string addr = cfg.appliance.address ? cfg.appliance.address->to_string() : "<address>";
+  const auto& dns_ep = cfg.dns.listen.front();
+  std::string dig_port = dns_ep.port == 53 ? "" : fmt::format(" -p {}", dns_ep.port);
+  std::string dig_server = dns_ep.address.is_unspecified() ? addr : dns_ep.address.to_string();
+  const auto& https = cfg.proxy.listen.front();
+  std::string port = https.port == 443 ? "" : fmt::format(":{}", https.port);
+  std::string https_addr = https.address.is_unspecified() ? addr : https.address.to_string();
+  std::string first = cfg.dns.intercept.front();
+  return fmt::format(
+      "Next steps:\n"
+      "  1. Trust the CA on each client: {}\n"
+      "     (or print it with: pipgate ca export > pipgate-ca.pem)\n"
+      "  2. Point the office DNS at {} (or forward only {} to it)\n"
+      "  3. Try it:\n"
+      "       dig @{}{} {} +short        # expect {}\n"
+      "       curl --cacert {} --resolve {}:{}:{} https://{}{}/simple/pip/\n",
+      ca_pem_path, addr, fmt::join(cfg.dns.intercept, " and "), dig_server, dig_port, first, addr,
+      ca_pem_path, first, https.port, https_addr, first, port);
+}
+
+int run_appliance(const Config& cfg, const RunOptions& opts) {
+  RealClock clock;
+  SystemRandom random;
+  spdlog::info("starting pipgate (config: {}, data dir: {})", cfg.source, cfg.appliance.data_dir);
+
+  auto ca = certs::Authority::load_or_create(cfg.ca_dir(), cfg.dns.intercept, host_label(), clock,
+                                             random);
+  if (!ca) {
+    spdlog::critical("certs: {}", ca.error().detail);
+    return 1;
+  }
+  auto ca_info = ca->info();
+  spdlog::info("certs: CA \"{}\" sha256 {} permits {}", ca_info.subject, ca_info.sha256_fingerprint,
+               fmt::join(ca_info.dns_names, ", "));
+  certs::LeafStore leaves(*ca, cfg.certs_dir(), clock, random);
+  if (auto r = leaves.ensure_all(); !r) {
+    spdlog::critical("certs: {}", r.error().detail);
+    return 1;
+  }
+  for (const auto& leaf : leaves.all())
+    spdlog::info("certs: leaf for {} valid until {:%Y-%m-%d}", leaf->name,
+                 fmt::gmtime(std::chrono::system_clock::to_time_t(leaf->info.not_after)));
+
+  asio::io_context io(1);
+  Supervisor supervisor(io, clock);
+  std::string dns_exe =
+      opts.dns_executable.empty() ? sibling_executable("pipgate-dns") : opts.dns_executable;
+  if (dns_exe != "none") {
+    ChildSpec dns{"pipgate-dns", {dns_exe}};
+    if (!opts.config_path.empty()) {
+      dns.argv.push_back("--config");
+      dns.argv.push_back(opts.config_path);
+    }
+    supervisor.add(std::move(dns));
+  }
+  supervisor.start();
+
+  asio::co_spawn(io, renew_leaves(leaves, clock), asio::detached);
+
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        spdlog::warn("SIGHUP: live reload is not supported yet; restart pipgate to apply changes");
+        wait_signal();
+        return;
+      }
+      spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      asio::co_spawn(
+          io,
+          [&]() -> asio::awaitable<void> {
+            co_await supervisor.stop(5s);
+            io.stop();
+          },
+          asio::detached);
+    });
+  };
+  wait_signal();
+
+  fmt::print(stderr, "{}", next_steps(cfg, cfg.ca_dir() + "/ca.pem"));
+  spdlog::info("pipgate is running; SIGTERM or Ctrl-C stops it");
+  io.run();
+  spdlog::info("pipgate stopped");
+  return 0;
+}
+
+}  // namespace pipgate::app

@@ -1,0 +1,11 @@
+#include "certs/cert_info.h"
+
+#include "certs/internal/x509.h"
+
+namespace pipgate::certs {
+
+Result<CertInfo> inspect_certificate(std::string_view cert_pem) {
+  return internal::inspect(cert_pem);
+}
+
+}  // namespace pipgate::certs

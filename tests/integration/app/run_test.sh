@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# `pipgate run` for real: creates the CA and leaves, supervises pipgate-dns, renews nothing it
+# need not, refuses a broken CA without touching it, and stops cleanly on SIGTERM.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/lib.sh"
+pipgate="$1"
+pipgate_dns="$2"
+cd "$WORK"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+dns_port="$(free_port)"
+https_port="$(free_port)"
+cat >cfg.toml <<CONF
+[appliance]
+address = "192.0.2.10"
+data_dir = "$WORK/data"
+log_level = "debug"
+[dns]
+listen = ["127.0.0.1:$dns_port"]
+upstream = ["127.0.0.1:9"]
+upstream_timeout = "200ms"
+upstream_attempts = 1
+[proxy]
+listen = ["127.0.0.1:$https_port"]
+CONF
+
+start() {  # start LOG [extra args]: pipgate run in the background
+  local log="$1"; shift
+  "$pipgate" run --config cfg.toml "$@" >"$log" 2>&1 &
+  PIDS+=($!)
+  PID=$!
+}
+stop_and_wait() {  # TERM, then the exit status within 10 s
+  kill -TERM "$PID"
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  if kill -0 "$PID" 2>/dev/null; then return 99; fi
+  wait "$PID"
+}
+running() { grep -q "pipgate is running" "$1"; }
+dns_answers() {
+  [ "$(dig +short +time=1 +tries=1 @127.0.0.1 -p "$dns_port" pypi.org A 2>/dev/null)" = "192.0.2.10" ]
+}
+
+# 1. First start: CA and one leaf per intercepted name, then pipgate-dns answers.
+start run1.log --dns-executable "$pipgate_dns"
+expect "pipgate run reports running" wait_until 20 running run1.log
+for name in pypi.org files.pythonhosted.org; do
+  expect "leaf for $name exists" test -f "data/certs/$name.pem"
+  expect "openssl verifies the $name leaf against the CA" \
+    openssl verify -CAfile data/ca/ca.pem -verify_hostname "$name" -purpose sslserver \
+    "data/certs/$name.pem"
+done
+expect "startup prints the CA file to trust" grep -q "Trust the CA on each client: $WORK/data/ca/ca.pem" run1.log
+expect "startup prints a dig line" grep -q "dig @" run1.log
+expect "startup prints a curl line" grep -q "curl --cacert" run1.log
+expect "pipgate-dns answers pypi.org with the appliance address" wait_until 20 dns_answers
+
+# The supervisor restarts pipgate-dns when it dies.
+child="$(pgrep -P "$PID" -f pipgate-dns | head -1)"
+expect "pipgate-dns runs as a child of pipgate" test -n "$child"
+if [ -n "$child" ]; then
+  kill -KILL "$child"
+  expect "supervisor notices the death" wait_until 10 grep -q "pipgate-dns: killed by signal 9" run1.log
+  expect "pipgate-dns answers again after a restart" wait_until 10 dns_answers
+fi
+
+stop_and_wait
+expect "SIGTERM stops pipgate with status 0" test $? -eq 0
+expect "no pipgate-dns is left behind" test -z "$(pgrep -f "pipgate-dns --config $WORK/cfg.toml")"
+serial1="$(openssl x509 -in data/certs/pypi.org.pem -noout -serial)"
+
+# 2. A restart reuses the CA and the leaves.
+start run2.log --dns-executable none
+expect "second start runs" wait_until 20 running run2.log
+expect "leaf reused across restarts" test "$(openssl x509 -in data/certs/pypi.org.pem -noout -serial)" = "$serial1"
+kill -INT "$PID"
+wait_until 10 bash -c "! kill -0 $PID 2>/dev/null"
+wait "$PID"
+expect "SIGINT stops pipgate with status 0" test $? -eq 0
+
+# 3. A damaged CA is an error, never silently replaced (clients already trust it).
+cp data/ca/ca.pem ca.backup
+head -c 200 ca.backup >data/ca/ca.pem
+cp data/ca/ca.pem damaged.pem
+start run3.log --dns-executable none
+wait_until 10 bash -c "! kill -0 $PID 2>/dev/null"
+wait "$PID"
+expect "damaged CA: pipgate run exits 1" test $? -eq 1
+expect "damaged CA: the error names the file" grep -q "ca.pem" run3.log
+expect "damaged CA: the file is left as it was" cmp -s data/ca/ca.pem damaged.pem
+cp ca.backup data/ca/ca.pem
+
+finish
