@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
 # Installs every build, test and run dependency of pipgate from Debian 12's archive.
 # Idempotent and non-interactive: packages already installed are left alone, and apt runs only
-# when something is missing. Lists: deploy/packages/*.txt (one package a line, # comments).
+# when something is missing. Lists: deploy/packages/*.txt (one package a line, # comments);
+# `--with bench,fuzz` adds deploy/packages/extra/{bench,fuzz}.txt for benchmarks and fuzzing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$here"/packages/*.txt | grep -v '^$' | sort -u)
+lists=("$here"/packages/*.txt)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --with)
+      IFS=, read -ra extras <<<"${2:?--with needs a list, e.g. bench,fuzz}"
+      for x in "${extras[@]}"; do
+        [ -f "$here/packages/extra/$x.txt" ] || { echo "install-deps: no list '$x' in $here/packages/extra" >&2; exit 2; }
+        lists+=("$here/packages/extra/$x.txt")
+      done
+      shift 2 ;;
+    *) echo "usage: $0 [--with bench,fuzz]" >&2; exit 2 ;;
+  esac
+done
+
+mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "${lists[@]}" | grep -v '^$' | sort -u)
 missing=()
 for pkg in "${wanted[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
