@@ -1,0 +1,275 @@
+#include "proxy/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <exception>
+#include <map>
+#include <optional>
+
+#include "certs/leaf_store.h"
+#include "proxy/h1_session.h"
+#include "proxy/h2_session.h"
+#include "proxy/internal/async_event.h"
+#include "proxy/internal/spawn.h"
+#include "proxy/pass_through.h"
+#include "proxy/router.h"
+#include "proxy/tls_acceptor.h"
+#include "proxy/upstream/client.h"
+#include "proxy/upstream/resolver.h"
+
+namespace pipgate::proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+IpAddress to_ip(const asio::ip::address& a) {
+  IpAddress ip;
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), ip.bytes.begin());
+  } else if (a.to_v6().is_v4_mapped()) {
+    auto b = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_bytes();
+    std::copy(b.begin(), b.end(), ip.bytes.begin());
+  } else {
+    auto b = a.to_v6().to_bytes();
+    ip.family = IpAddress::Family::kV6;
+    std::copy(b.begin(), b.end(), ip.bytes.begin());
+  }
+  return ip;
+}
+
+asio::ip::address to_asio(const IpAddress& ip) {
+  if (ip.is_v4()) {
+    asio::ip::address_v4::bytes_type b;
+    std::copy_n(ip.bytes.begin(), 4, b.begin());
+    return asio::ip::address_v4(b);
+  }
+  asio::ip::address_v6::bytes_type b;
+  std::copy_n(ip.bytes.begin(), 16, b.begin());
+  return asio::ip::address_v6(b);
+}
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// What stop() needs of a live connection.
+struct Connection {
+  IpAddress client;
+  std::function<void()> shutdown;  // empty until the session exists
+  std::function<void()> close;
+};
+
+}  // namespace
+
+struct Server::State : std::enable_shared_from_this<Server::State> {
+  State(asio::io_context& i, const certs::LeafStore& l, const Clock& c)
+      : io(i), leaves(l), clock(c), drained(i.get_executor()) {}
+
+  asio::io_context& io;
+  const certs::LeafStore& leaves;
+  const Clock& clock;
+  std::optional<Error> options_error;
+  ProxyOptions opts;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<TlsAcceptor> tls;
+  std::unique_ptr<upstream::Resolver> resolver;
+  std::unique_ptr<upstream::Client> client;
+  std::unique_ptr<PassThrough> backend;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::map<std::uint64_t, Connection> connections;
+  std::map<IpAddress, std::uint32_t> per_client;
+  std::uint64_t next_id = 0;
+  bool stopping = false;
+  internal::AsyncEvent drained;
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (stopping) co_return;
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("proxy: accept: {}", ec.message());
+        continue;  // EMFILE and friends: the connection stays in the backlog
+      }
+      error_code rec;
+      auto remote = socket.remote_endpoint(rec);
+      if (rec) continue;
+      auto client = to_ip(remote.address());
+      if (connections.size() >= opts.max_connections ||
+          per_client[client] >= opts.max_connections_per_client) {
+        spdlog::warn("proxy: refusing connection from {}: {} (limit)", client.to_string(),
+                     connections.size() >= opts.max_connections ? "too many connections"
+                                                                : "too many from this client");
+        socket.close(rec);
+        continue;
+      }
+      auto id = ++next_id;
+      connections[id] = Connection{client, {}, [] {}};
+      ++per_client[client];
+      socket.set_option(tcp::no_delay(true), rec);
+      asio::co_spawn(io, serve(shared_from_this(), id, std::move(socket), client, remote.port()),
+                     [id](std::exception_ptr e) {
+                       if (!e) return;
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& x) {
+                         spdlog::error("conn {}: unexpected exception: {}", id, x.what());
+                       }
+                     });
+    }
+  }
+
+  void forget(std::uint64_t id, const IpAddress& client) {
+    connections.erase(id);
+    if (auto it = per_client.find(client); it != per_client.end() && --it->second == 0)
+      per_client.erase(it);
+    if (connections.empty()) drained.notify();
+  }
+
+  static asio::awaitable<void> serve(std::shared_ptr<State> self, std::uint64_t id,
+                                     tcp::socket socket, IpAddress client, std::uint16_t port) {
+    struct Guard {
+      State* s;
+      std::uint64_t id;
+      IpAddress client;
+      ~Guard() { s->forget(id, client); }
+    } guard{self.get(), id, client};
+    auto tls = co_await self->tls->accept(
+        std::move(socket), self->clock.monotonic_now() + self->opts.tls_handshake_timeout);
+    if (!tls) {
+      spdlog::info("conn {} {}: {}", id, client.to_string(), tls.error().detail);
+      co_return;
+    }
+    if (self->stopping) co_return;
+    ConnectionInfo info{id, client, port, (*tls)->server_name()};
+    auto alpn = (*tls)->alpn();
+    spdlog::debug("conn {} {}: TLS {} {}{}", id, client.to_string(), info.sni,
+                  alpn.empty() ? "http/1.1 (no ALPN)" : alpn,
+                  (*tls)->session_reused() ? " (resumed)" : "");
+    auto& entry = self->connections[id];
+    if (alpn == "h2") {
+      H2Session session(std::move(*tls), info, self->opts, *self->router, *self->backend,
+                        self->clock);
+      entry.shutdown = [&session] { session.shutdown(); };
+      entry.close = [&session] { session.close(); };
+      co_await session.run();
+    } else {
+      H1Session session(std::move(*tls), info, self->opts, *self->router, *self->backend,
+                        self->clock);
+      entry.shutdown = [&session] { session.shutdown(); };
+      entry.close = [&session] { session.close(); };
+      co_await session.run();
+    }
+    auto& e = self->connections[id];
+    e.shutdown = {};
+    e.close = [] {};
+  }
+};
+
+Server::Server(asio::io_context& io, const Config& cfg, const certs::LeafStore& leaves,
+               const Clock& clock)
+    : state_(std::make_shared<State>(io, leaves, clock)) {
+  auto opts = proxy_options_from(cfg, local_addresses());
+  if (opts)
+    state_->opts = std::move(*opts);
+  else
+    state_->options_error = opts.error();
+}
+
+Server::Server(asio::io_context& io, ProxyOptions opts, const certs::LeafStore& leaves,
+               const Clock& clock)
+    : state_(std::make_shared<State>(io, leaves, clock)) {
+  state_->opts = std::move(opts);
+}
+
+Server::~Server() {
+  for (auto& a : state_->acceptors) {
+    error_code ignored;
+    a->close(ignored);
+  }
+}
+
+Result<> Server::start() {
+  auto& s = *state_;
+  if (s.options_error) return std::unexpected(*s.options_error);
+  std::vector<std::uint16_t> ports;
+  for (const auto& ep : s.opts.listen) ports.push_back(ep.port);
+  s.router = std::make_unique<Router>(s.opts.intercept, ports);
+  auto tls = TlsAcceptor::create(s.leaves);
+  if (!tls) return std::unexpected(tls.error());
+  s.tls = std::move(*tls);
+  auto upstream_tls = make_upstream_tls_context(s.opts.upstream_ca_file);
+  if (!upstream_tls) return std::unexpected(upstream_tls.error());
+  auto resolver = upstream::Resolver::create(s.io.get_executor(), s.opts, s.clock);
+  if (!resolver) return std::unexpected(resolver.error());
+  s.resolver = std::move(*resolver);
+  s.client = std::make_unique<upstream::Client>(s.io.get_executor(), s.opts, *s.resolver,
+                                                *upstream_tls, s.clock);
+  s.backend = std::make_unique<PassThrough>(*s.client);
+
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  for (const auto& ep : s.opts.listen) {
+    tcp::endpoint endpoint(to_asio(ep.address), ep.port);
+    auto a = std::make_unique<tcp::acceptor>(s.io);
+    error_code ec;
+    a->open(endpoint.protocol(), ec);
+    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a->set_option(ReusePort(true), ec);
+    if (!ec && endpoint.address().is_v6()) a->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) a->bind(endpoint, ec);
+    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return make_error(Errc::kUnavailable,
+                        "[proxy] listen " + ep.to_string() + ": cannot listen: " + ec.message());
+    acceptors.push_back(std::move(a));
+  }
+  s.acceptors = std::move(acceptors);
+  for (auto& a : s.acceptors) {
+    asio::co_spawn(s.io, s.accept_loop(*a), internal::log_exception("proxy accept loop"));
+    auto local = a->local_endpoint();
+    spdlog::info("proxy: listening on {}:{} for {}", local.address().to_string(), local.port(),
+                 fmt::join(s.opts.intercept, ", "));
+  }
+  return {};
+}
+
+asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
+  auto s = state_;
+  s->stopping = true;
+  for (auto& a : s->acceptors) {
+    error_code ignored;
+    a->close(ignored);
+  }
+  spdlog::info("proxy: stopping; {} connection(s) get {} ms to finish", s->connections.size(),
+               grace.count());
+  for (auto& [id, c] : s->connections)
+    if (c.shutdown) c.shutdown();
+  auto deadline = s->clock.monotonic_now() + grace;
+  while (!s->connections.empty())
+    if (!co_await s->drained.wait_until(deadline)) break;
+  if (!s->connections.empty()) {
+    spdlog::info("proxy: closing {} connection(s) still open", s->connections.size());
+    for (auto& [id, c] : s->connections) c.close();
+    auto hard = s->clock.monotonic_now() + std::chrono::seconds(2);
+    while (!s->connections.empty())
+      if (!co_await s->drained.wait_until(hard)) break;
+  }
+  if (s->client) s->client->close_all();
+}
+
+std::vector<Endpoint> Server::local_endpoints() const {
+  std::vector<Endpoint> out;
+  for (const auto& a : state_->acceptors) {
+    error_code ec;
+    auto ep = a->local_endpoint(ec);
+    if (!ec) out.push_back(Endpoint{to_ip(ep.address()), ep.port()});
+  }
+  return out;
+}
+
+}  // namespace pipgate::proxy
