@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,11 +17,15 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "app/supervisor.h"
 #include "certs/authority.h"
 #include "certs/leaf_store.h"
 #include "common/random.h"
+#include "proxy/server.h"
 
 namespace pipgate::app {
 
@@ -63,6 +68,31 @@ asio::awaitable<void> renew_leaves(certs::LeafStore& leaves, const Clock& clock)
                    fmt::gmtime(std::chrono::system_clock::to_time_t(leaf->info.not_after)));
     }
   }
+}
+
+// A proxy::Server on its own io_context and thread.
+struct ProxyLoop {
+  asio::io_context io{1};
+  std::unique_ptr<proxy::Server> server;
+  std::thread thread;
+};
+
+// Stops every proxy server on its own loop (each finishes in-flight responses within `grace`)
+// and completes once all have stopped.
+asio::awaitable<void> stop_proxy_loops(std::vector<std::unique_ptr<ProxyLoop>>& loops,
+                                       std::chrono::milliseconds grace) {
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(loops.size());
+  asio::steady_timer done(co_await asio::this_coro::executor,
+                          asio::steady_timer::time_point::max());
+  for (auto& loop : loops) {
+    asio::co_spawn(loop->io, loop->server->stop(grace),
+                   [&done, remaining, l = loop.get()](std::exception_ptr) {
+                     l->io.stop();
+                     if (--*remaining == 0)
+                       asio::post(done.get_executor(), [&done] { done.cancel(); });
+                   });
+  }
+  if (!loops.empty()) co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 }  // namespace
@@ -111,6 +141,30 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
     spdlog::info("certs: leaf for {} valid until {:%Y-%m-%d}", leaf->name,
                  fmt::gmtime(std::chrono::system_clock::to_time_t(leaf->info.not_after)));
 
+  // One event loop per core for the proxy (listeners share the ports with SO_REUSEPORT, so the
+  // kernel spreads connections); the main loop keeps signals, the supervisor and renewals.
+  std::vector<std::unique_ptr<ProxyLoop>> proxy_loops;
+  for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) {
+    auto loop = std::make_unique<ProxyLoop>();
+    loop->server = std::make_unique<proxy::Server>(loop->io, cfg, leaves, clock);
+    if (auto r = loop->server->start(); !r) {
+      spdlog::critical("proxy: {}", r.error().detail);
+      return 1;
+    }
+    proxy_loops.push_back(std::move(loop));
+  }
+  for (auto& loop : proxy_loops) loop->thread = std::thread([l = loop.get()] { l->io.run(); });
+  // Joins the proxy threads on every way out of this function.
+  struct JoinLoops {
+    std::vector<std::unique_ptr<ProxyLoop>>& loops;
+    ~JoinLoops() {
+      for (auto& l : loops) {
+        l->io.stop();
+        if (l->thread.joinable()) l->thread.join();
+      }
+    }
+  } join_loops{proxy_loops};
+
   asio::io_context io(1);
   Supervisor supervisor(io, clock);
   std::string dns_exe =
@@ -140,6 +194,8 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
       asio::co_spawn(
           io,
           [&]() -> asio::awaitable<void> {
+            // In-flight downloads first (GOAWAY, finish within the grace time), then DNS.
+            co_await stop_proxy_loops(proxy_loops, 5s);
             co_await supervisor.stop(5s);
             io.stop();
           },

@@ -58,6 +58,18 @@ expect "startup prints a dig line" grep -q "dig @" run1.log
 expect "startup prints a curl line" grep -q "curl --cacert" run1.log
 expect "pipgate-dns answers pypi.org with the appliance address" wait_until 20 dns_answers
 
+# The proxy presents the leaf that a client trusting only our CA accepts, over h2 and HTTP/1.1.
+# Upstream DNS (127.0.0.1:9) is down, so the answer is a gateway error, not a hang.
+for proto in --http2 --http1.1; do
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$proto" --cacert data/ca/ca.pem \
+    --resolve "pypi.org:$https_port:127.0.0.1" "https://pypi.org:$https_port/simple/")"
+  expect "curl $proto verifies the leaf and gets a gateway error ($code)" \
+    bash -c "[ '$code' = 502 ] || [ '$code' = 504 ]"
+done
+curl -s -o /dev/null --max-time 10 --cacert data/ca/ca.pem \
+  --resolve "example.org:$https_port:127.0.0.1" "https://example.org:$https_port/"
+expect "a name that is not intercepted fails the TLS handshake" test $? -ne 0
+
 # The supervisor restarts pipgate-dns when it dies.
 child="$(pgrep -P "$PID" -f pipgate-dns | head -1)"
 expect "pipgate-dns runs as a child of pipgate" test -n "$child"
