@@ -117,6 +117,29 @@ class ConfigReader {
       return {};
     };
   }
+  KeyFn bool_field(std::string_view table, std::string key, bool& out) {
+    return [this, table, key, &out](const toml::node& n) -> Result<> {
+      auto b = n.as_boolean();
+      if (!b) return bad_value(n, table, key, "true or false");
+      out = b->get();
+      return {};
+    };
+  }
+  template <class Int>
+  KeyFn size_field(std::string_view table, std::string key, Int& out, std::uint64_t lo,
+                   std::uint64_t hi) {
+    return [this, table, key, &out, lo, hi](const toml::node& n) -> Result<> {
+      auto expected = fmt::format("a size like \"64KiB\" or a byte count, between {} and {}",
+                                  format_size(lo), format_size(hi));
+      std::optional<std::uint64_t> v;
+      if (auto i = n.as_integer(); i && i->get() >= 0) v = static_cast<std::uint64_t>(i->get());
+      if (auto s = n.as_string())
+        if (auto parsed = parse_size(s->get())) v = *parsed;
+      if (!v || *v < lo || *v > hi) return bad_value(n, table, key, expected);
+      out = static_cast<Int>(*v);
+      return {};
+    };
+  }
   template <class Dur>
   KeyFn duration_field(std::string_view table, std::string key, Dur& out,
                        std::chrono::milliseconds lo, std::chrono::milliseconds hi) {
@@ -253,18 +276,21 @@ class ConfigReader {
          {"upstream_attempts", int_field(T, "upstream_attempts", d.upstream_attempts, 1, 10)},
          {"tcp_idle_timeout", duration_field(T, "tcp_idle_timeout", d.tcp_idle_timeout, 1s, 3600s)},
          {"tcp_max_connections",
-          int_field(T, "tcp_max_connections", d.tcp_max_connections, 1, 100'000)}});
+          int_field(T, "tcp_max_connections", d.tcp_max_connections, 1, 100'000)},
+         {"max_udp_size", int_field(T, "max_udp_size", d.max_udp_size, 512, 4096)}});
   }
 
   Result<> proxy(const toml::table& t) {
     constexpr std::string_view T = "proxy";
+    using namespace std::chrono_literals;
     auto& p = cfg_.proxy;
     auto ep443 = [](std::string_view s) { return parse_endpoint(s, 443); };
     return keys(
         t, T,
         {{"listen", list_field<Endpoint>(T, "listen", p.listen, ep443,
                                          "addresses like \"0.0.0.0:443\" or \"[::]:443\"", false)},
-         {"upstream_ca_file", [&](const toml::node& n) -> Result<> {
+         {"upstream_ca_file",
+          [&](const toml::node& n) -> Result<> {
             auto s = n.as_string();
             if (!s || s->get().empty())
               return bad_value(n, T, "upstream_ca_file", "a path to a PEM CA bundle");
@@ -276,7 +302,29 @@ class ConfigReader {
                               "such as \"/etc/ssl/certs/ca-certificates.crt\"");
             p.upstream_ca_file = s->get();
             return {};
-          }}});
+          }},
+         {"upstream_port", int_field(T, "upstream_port", p.upstream_port, 1, 65535)},
+         {"upstream_ipv4_first", bool_field(T, "upstream_ipv4_first", p.upstream_ipv4_first)},
+         {"max_connections", int_field(T, "max_connections", p.max_connections, 1, 1'000'000)},
+         {"max_connections_per_client",
+          int_field(T, "max_connections_per_client", p.max_connections_per_client, 1, 1'000'000)},
+         {"tls_handshake_timeout",
+          duration_field(T, "tls_handshake_timeout", p.tls_handshake_timeout, 100ms, 300s)},
+         {"header_timeout", duration_field(T, "header_timeout", p.header_timeout, 100ms, 300s)},
+         {"client_idle_timeout",
+          duration_field(T, "client_idle_timeout", p.client_idle_timeout, 1s, 3600s)},
+         {"header_limit", size_field(T, "header_limit", p.header_limit_bytes, 4096, 1u << 20)},
+         {"h2_max_concurrent_streams",
+          int_field(T, "h2_max_concurrent_streams", p.h2_max_concurrent_streams, 1, 10'000)},
+         {"upstream_connect_timeout",
+          duration_field(T, "upstream_connect_timeout", p.upstream_connect_timeout, 100ms, 300s)},
+         {"upstream_first_byte_timeout",
+          duration_field(T, "upstream_first_byte_timeout", p.upstream_first_byte_timeout, 100ms,
+                         3600s)},
+         {"upstream_read_timeout",
+          duration_field(T, "upstream_read_timeout", p.upstream_read_timeout, 100ms, 3600s)},
+         {"upstream_idle_timeout",
+          duration_field(T, "upstream_idle_timeout", p.upstream_idle_timeout, 1s, 3600s)}});
   }
 
   Result<> cache(const toml::table& t) {
@@ -497,30 +545,51 @@ std::string render_config(const Config& cfg) {
   for (const auto& c : cfg.dns.allow) allow.push_back(c.to_string());
   const auto& a = cfg.appliance;
   const auto& d = cfg.dns;
+  const auto& p = cfg.proxy;
+  // Whole seconds as "60s", anything finer as "1500ms".
+  auto ms = [](std::chrono::milliseconds v) {
+    return v.count() % 1000 == 0 ? std::to_string(v.count() / 1000) + "s"
+                                 : std::to_string(v.count()) + "ms";
+  };
   toml::table root{
       {"appliance", toml::table{{"address", a.address ? a.address->to_string() : ""},
                                 {"address6", a.address6 ? a.address6->to_string() : ""},
                                 {"data_dir", a.data_dir},
                                 {"user", a.user},
                                 {"log_level", a.log_level}}},
-      {"dns",
-       toml::table{{"listen", endpoints(d.listen)},
-                   {"upstream", endpoints(d.upstream)},
-                   {"intercept", strings(d.intercept)},
-                   {"allow", allow},
-                   {"ttl", secs(d.ttl)},
-                   {"cache_entries", static_cast<std::int64_t>(d.cache_entries)},
-                   {"cache_min_ttl", secs(d.cache_min_ttl)},
-                   {"cache_max_ttl", secs(d.cache_max_ttl)},
-                   {"cache_max_negative_ttl", secs(d.cache_max_negative_ttl)},
-                   {"rate_limit", static_cast<std::int64_t>(d.rate_limit)},
-                   {"rate_limit_burst", static_cast<std::int64_t>(d.rate_limit_burst)},
-                   {"upstream_timeout", std::to_string(d.upstream_timeout.count()) + "ms"},
-                   {"upstream_attempts", static_cast<std::int64_t>(d.upstream_attempts)},
-                   {"tcp_idle_timeout", secs(d.tcp_idle_timeout)},
-                   {"tcp_max_connections", static_cast<std::int64_t>(d.tcp_max_connections)}}},
-      {"proxy", toml::table{{"listen", endpoints(cfg.proxy.listen)},
-                            {"upstream_ca_file", cfg.proxy.upstream_ca_file}}},
+      {"dns", toml::table{{"listen", endpoints(d.listen)},
+                          {"upstream", endpoints(d.upstream)},
+                          {"intercept", strings(d.intercept)},
+                          {"allow", allow},
+                          {"ttl", secs(d.ttl)},
+                          {"cache_entries", static_cast<std::int64_t>(d.cache_entries)},
+                          {"cache_min_ttl", secs(d.cache_min_ttl)},
+                          {"cache_max_ttl", secs(d.cache_max_ttl)},
+                          {"cache_max_negative_ttl", secs(d.cache_max_negative_ttl)},
+                          {"rate_limit", static_cast<std::int64_t>(d.rate_limit)},
+                          {"rate_limit_burst", static_cast<std::int64_t>(d.rate_limit_burst)},
+                          {"upstream_timeout", ms(d.upstream_timeout)},
+                          {"upstream_attempts", static_cast<std::int64_t>(d.upstream_attempts)},
+                          {"tcp_idle_timeout", secs(d.tcp_idle_timeout)},
+                          {"tcp_max_connections", static_cast<std::int64_t>(d.tcp_max_connections)},
+                          {"max_udp_size", static_cast<std::int64_t>(d.max_udp_size)}}},
+      {"proxy",
+       toml::table{
+           {"listen", endpoints(p.listen)},
+           {"upstream_ca_file", p.upstream_ca_file},
+           {"upstream_port", static_cast<std::int64_t>(p.upstream_port)},
+           {"upstream_ipv4_first", p.upstream_ipv4_first},
+           {"max_connections", static_cast<std::int64_t>(p.max_connections)},
+           {"max_connections_per_client", static_cast<std::int64_t>(p.max_connections_per_client)},
+           {"tls_handshake_timeout", ms(p.tls_handshake_timeout)},
+           {"header_timeout", ms(p.header_timeout)},
+           {"client_idle_timeout", ms(p.client_idle_timeout)},
+           {"header_limit", format_size(p.header_limit_bytes)},
+           {"h2_max_concurrent_streams", static_cast<std::int64_t>(p.h2_max_concurrent_streams)},
+           {"upstream_connect_timeout", ms(p.upstream_connect_timeout)},
+           {"upstream_first_byte_timeout", ms(p.upstream_first_byte_timeout)},
+           {"upstream_read_timeout", ms(p.upstream_read_timeout)},
+           {"upstream_idle_timeout", ms(p.upstream_idle_timeout)}}},
       {"cache", toml::table{{"max_size", format_size(cfg.cache.max_size_bytes)}}},
   };
   std::ostringstream out;

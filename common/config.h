@@ -71,6 +71,9 @@ struct DnsConfig {
   // Default: 10 s (RFC 7766 §6.2.3 suggests seconds) and 256.
   std::chrono::seconds tcp_idle_timeout{10};
   std::uint32_t tcp_max_connections = 256;
+  // Largest UDP answer, also the EDNS size offered upstream. Default 1232, the DNS Flag Day 2020
+  // size that avoids IP fragmentation; larger answers get TC and clients retry over TCP.
+  std::uint16_t max_udp_size = 1232;
 };
 
 struct ProxyConfig {
@@ -79,6 +82,34 @@ struct ProxyConfig {
   std::vector<Endpoint> listen = {Endpoint{IpAddress::v4(0), 443}};
   // CA bundle that verifies the real PyPI. Default: Debian's system bundle.
   std::string upstream_ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  // TCP port of the real hosts. Default 443; tests point it at their own origins.
+  std::uint16_t upstream_port = 443;
+  // Try the upstream's IPv4 addresses before IPv6. Default true: offices often announce IPv6
+  // routes that are broken, and PyPI serves both families.
+  bool upstream_ipv4_first = true;
+  // Client connections open at once, in total and per client address; past either, new ones are
+  // closed at once. Default 4096 and 256: far above an office's pip runs, low enough that one
+  // machine cannot take every descriptor. Counted per event loop (one per core).
+  std::uint32_t max_connections = 4096;
+  std::uint32_t max_connections_per_client = 256;
+  // A client's TLS handshake must finish within this. Default 10 s.
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
+  // An HTTP/1.1 request head must arrive within this of its first byte (slowloris). Default 10 s.
+  std::chrono::milliseconds header_timeout{10'000};
+  // Idle client connections (keep-alive, h2 with no stream) are closed after this. Default 60 s.
+  std::chrono::milliseconds client_idle_timeout{60'000};
+  // Bytes of one request head (h1 line + fields, h2 decoded header list); larger gets 431.
+  // Default 64 KiB, far above any pip request.
+  std::uint32_t header_limit_bytes = 64 * 1024;
+  // SETTINGS_MAX_CONCURRENT_STREAMS for clients. Default 100 (RFC 9113 §6.5.2's floor).
+  std::uint32_t h2_max_concurrent_streams = 100;
+  // Upstream timeouts: TCP connect per address; request sent to response head (cold PyPI pages
+  // take seconds); longest silence inside a body; idle pooled connections. Defaults 5 s, 30 s,
+  // 60 s, 60 s.
+  std::chrono::milliseconds upstream_connect_timeout{5'000};
+  std::chrono::milliseconds upstream_first_byte_timeout{30'000};
+  std::chrono::milliseconds upstream_read_timeout{60'000};
+  std::chrono::milliseconds upstream_idle_timeout{60'000};
 };
 
 struct CacheConfig {

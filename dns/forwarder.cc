@@ -148,7 +148,7 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
 
 ForwarderOptions ForwarderOptions::from(const Config& cfg) {
   return ForwarderOptions{cfg.dns.upstream, cfg.dns.upstream_timeout, cfg.dns.upstream_attempts,
-                          1232};
+                          cfg.dns.max_udp_size};
 }
 
 Result<std::unique_ptr<Forwarder>> Forwarder::create(asio::io_context& io,

@@ -278,6 +278,8 @@ ResponderOptions ResponderOptions::from(const Config& cfg) {
   o.cache.min_ttl = cfg.dns.cache_min_ttl;
   o.cache.max_ttl = cfg.dns.cache_max_ttl;
   o.cache.max_negative_ttl = cfg.dns.cache_max_negative_ttl;
+  o.max_udp_size = cfg.dns.max_udp_size;
+  o.upstream_udp_size = cfg.dns.max_udp_size;
   return o;
 }
 

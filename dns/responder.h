@@ -57,7 +57,7 @@ struct ResponderOptions {
   AnswerCacheOptions cache;
   // Largest UDP answer we send whatever the client's EDNS size says, and the size we advertise.
   // Default: 1232, the DNS Flag Day 2020 value that avoids IP fragmentation.
-  // TODO(#3): [dns] max_udp_size config key.
+  // From [dns] max_udp_size.
   std::uint16_t max_udp_size = 1232;
   // EDNS size advertised to the upstream resolvers. Default: 1232, as above.
   std::uint16_t upstream_udp_size = 1232;

@@ -1,6 +1,7 @@
 // Everything the proxy reads from configuration, in one value passed to each object's
-// constructor (no global config lookups). Fields without a config key yet carry their default
-// here; each says what it does, its default and why (STYLE.md §5).
+// constructor (no global config lookups). Fields named "[proxy] key" come from that key of
+// ProxyConfig (common/config.h, whose initializers are the defaults; a test checks that the
+// ones here agree); the others have no config key yet and carry their default here.
 //
 //   auto opts = proxy_options_from(cfg, local_addresses());
 //   if (!opts) return std::unexpected(opts.error());   // kConfig: refuse to start

@@ -69,6 +69,9 @@ upstream_timeout = "1500ms"
 tcp_idle_timeout = "1m"
 [proxy]
 listen = ["[::]:8443"]
+upstream_ipv4_first = false
+header_limit = "16KiB"
+upstream_first_byte_timeout = "1500ms"
 [cache]
 max_size = "1.5GiB"
 )");
@@ -83,6 +86,9 @@ max_size = "1.5GiB"
   EXPECT_EQ(cfg->dns.upstream_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(cfg->dns.tcp_idle_timeout, std::chrono::seconds(60));
   EXPECT_EQ(cfg->cache.max_size_bytes, 3ull << 29);
+  EXPECT_FALSE(cfg->proxy.upstream_ipv4_first);
+  EXPECT_EQ(cfg->proxy.header_limit_bytes, 16u * 1024);
+  EXPECT_EQ(cfg->proxy.upstream_first_byte_timeout, std::chrono::milliseconds(1500));
 }
 
 TEST(Config, ErrorsNameFileLineKeyValueAndWhatIsAllowed) {
@@ -118,6 +124,13 @@ TEST(Config, ErrorsNameFileLineKeyValueAndWhatIsAllowed) {
        "[proxy]\nupstream_ca_file = \"/nonexistent/ca.pem\"\n",
        {"[proxy] upstream_ca_file", "not a readable file"}},
       {"syntax", "[dns\nlisten = []\n", {"pipgate.toml:1:"}},
+      {"bool",
+       "[proxy]\nupstream_ipv4_first = \"yes\"\n",
+       {"[proxy] upstream_ipv4_first", "true or false"}},
+      {"size range",
+       "[proxy]\nheader_limit = \"2MiB\"\n",
+       {"[proxy] header_limit", "\"2MiB\"", "between 4KiB and 1MiB"}},
+      {"udp size", "[dns]\nmax_udp_size = 100\n", {"[dns] max_udp_size", "512..4096"}},
       {"upstream loop (own address)",
        "[dns]\nupstream = [\"10.0.0.5\"]\n",
        {"pipgate.toml:2:", "[dns] upstream", "10.0.0.5:53", "loop"}},
