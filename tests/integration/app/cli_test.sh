@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pipgate command-line forms that scripts outside this repo rely on, run for real.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-source "$here/lib.sh"
+source "$here/../lib.sh"
 pipgate="$1"
 example="$2"
 cd "$WORK"

@@ -2,7 +2,7 @@
 # `pipgate run` for real: creates the CA and leaves, supervises pipgate-dns, renews nothing it
 # need not, refuses a broken CA without touching it, and stops cleanly on SIGTERM.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-source "$here/lib.sh"
+source "$here/../lib.sh"
 pipgate="$1"
 pipgate_dns="$2"
 cd "$WORK"

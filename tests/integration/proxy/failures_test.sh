@@ -87,4 +87,4 @@ expect "loop guard: own address → 502 ($code)" [ "$code" = 502 ]
 expect "log: loop guard named" grep -q "refusing to connect to $PROXY_IP for pypi.org: it is this appliance" "$WORK/proxy.log"
 expect "the proxy never connected to itself (one client handshake for pypi.org in run 3)" \
   [ "$(awk '/proxy: listening/ {n=0} /TLS pypi.org/ {n++} END {print n}' "$WORK/proxy.log")" = 1 ]
-finish
+proxy_finish

@@ -70,4 +70,4 @@ for i in $(seq 50); do
   [ "$code" = 200 ] && { ok_after=1; break; }
 done
 expect "connections accepted again once the client closed its others" [ $ok_after = 1 ]
-finish
+proxy_finish

@@ -9,12 +9,9 @@
 # Origin certificates come from a test "public" CA made here with openssl; the proxy gets it as
 # upstream_ca_file. Clients reach the proxy via curl --resolve, or in a private mount namespace
 # whose /etc/hosts maps the names to the proxy (nghttp, pip), so the machine is left untouched.
-set -uo pipefail
-PASSED=0
-FAILED=0
-PIDS=()
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/pipgate-proxy-test.XXXXXX")"
+WORK_PREFIX=pipgate-proxy-test
+source "$HERE/../lib.sh"
 PY=/usr/bin/python3   # Debian's python3 (python3-h2, pip): not a pyenv shim
 PROXY_IP=127.0.77.1
 H2_IP=127.0.77.2
@@ -23,34 +20,6 @@ WRONG_NAME_IP=127.0.77.4
 UNTRUSTED_IP=127.0.77.5
 DNS_IP=127.0.77.53
 
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  local deadline=$((SECONDS + 5))
-  for pid in "${PIDS[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null
-  done
-  if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-ok() { PASSED=$((PASSED + 1)); echo "ok   $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
-expect() {  # expect "description" command...
-  local what="$1"; shift
-  if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-
-# wait_until SECONDS command...: polls every 50 ms until the command succeeds or time runs out.
-wait_until() {
-  local limit="$1"; shift
-  local deadline=$((SECONDS + limit))
-  until "$@"; do
-    [ $SECONDS -ge $deadline ] && return 1
-    sleep 0.05
-  done
-}
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 port_closed() { ! port_open "$@"; }
 
@@ -62,13 +31,8 @@ stop_pid() {
   return 0
 }
 
-finish() {
-  echo "$PASSED passed, $FAILED failed"
-  if [ "$FAILED" -ne 0 ] && [ -f "$WORK/proxy.log" ]; then
-    echo "--- proxy log (last 60 lines)"; tail -60 "$WORK/proxy.log"
-  fi
-  [ "$FAILED" -eq 0 ]
-}
+# The summary line, with the proxy's log when something failed.
+proxy_finish() { finish "$WORK/proxy.log"; }
 
 # make_pki: the test public CA, origin certificates, and an untrusted CA.
 make_pki() {

@@ -76,4 +76,4 @@ expect "dnsmasq up (index on h1 origin, files on h2 origin)" start_dns "$H1_IP" 
 expect "proxy up again" start_proxy
 pip_run "index via h1, files via h2"
 expect "the index came from the h1 origin" grep -q 'GET /simple/tinypkg/' "$WORK/origin-$H1_IP.log"
-finish
+proxy_finish

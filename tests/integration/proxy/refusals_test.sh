@@ -87,4 +87,4 @@ expect "h1 with Content-Length and chunked → 400 ($line)" contains "$line" '^H
 
 code=$(pcurl --http2 -o /dev/null -w '%{http_code}' https://pypi.org/simple/)
 expect "proxy still serves after all that ($code)" [ "$code" = 200 ]
-finish
+proxy_finish

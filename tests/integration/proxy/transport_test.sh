@@ -171,4 +171,4 @@ expect "h1 transfer in progress completes across SIGTERM (curl $rc1)" [ "$rc1" =
 stop_pid "$PROXY_PID"
 expect "proxy logs its graceful stop" grep -q 'proxy test server stopped' "$WORK/proxy.log"
 expect "no new connections after stop" port_closed "$PROXY_IP" 443
-finish
+proxy_finish

@@ -1,10 +1,12 @@
-# Small helpers for the integration scripts: assertions, a temp dir, readiness polling with a
-# deadline (never a fixed sleep), and TERM-then-KILL cleanup of every process started.
+# The harness every integration script sources: assertions ending in "N passed, N failed", a
+# temp dir ($WORK; KEEP_WORK=1 keeps it), readiness polling with a deadline (never a fixed
+# sleep), and TERM-then-KILL cleanup of every process whose pid is in PIDS.
+#   source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 set -uo pipefail
 PASSED=0
 FAILED=0
 PIDS=()
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/pipgate-test.XXXXXX")"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/${WORK_PREFIX:-pipgate-test}.XXXXXX")"
 
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
@@ -13,7 +15,7 @@ cleanup() {
     while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null
   done
-  rm -rf "$WORK"
+  if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -35,7 +37,11 @@ wait_until() {
   done
 }
 
+# finish [LOG]: the summary line; on failure, the tail of LOG if given.
 finish() {
   echo "$PASSED passed, $FAILED failed"
+  if [ "$FAILED" -ne 0 ] && [ -n "${1:-}" ] && [ -f "$1" ]; then
+    echo "--- $1 (last 60 lines)"; tail -60 "$1"
+  fi
   [ "$FAILED" -eq 0 ]
 }
