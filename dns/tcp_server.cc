@@ -15,8 +15,8 @@
 #include <exception>
 #include <list>
 
+#include "common/asio_address.h"
 #include "dns/forwarder.h"
-#include "dns/internal/address.h"
 #include "dns/responder.h"
 
 namespace pipgate::dns {
@@ -211,7 +211,7 @@ struct TcpServer::State : std::enable_shared_from_this<TcpServer::State> {
       const tcp::endpoint remote = conn->sock.remote_endpoint(peer_ec);
       if (peer_ec) continue;  // already reset by the client
       conn->peer = remote.address().to_string();
-      conn->address = internal::from_asio(remote.address());
+      conn->address = from_asio(remote.address());
       connections.push_back(conn.get());
       conn->touch();
       asio::co_spawn(io, conn->read_loop(),
@@ -234,7 +234,7 @@ Result<std::unique_ptr<TcpServer>> TcpServer::bind(asio::io_context& io,
                                                    const TcpServerOptions& options) {
   auto state = std::make_shared<State>(io, options);
   for (const Endpoint& ep : listen) {
-    tcp::endpoint local(internal::to_asio(ep.address), ep.port);
+    tcp::endpoint local(to_asio(ep.address), ep.port);
     auto acceptor = std::make_unique<tcp::acceptor>(io);
     boost::system::error_code ec;
     acceptor->open(local.protocol(), ec);
@@ -279,7 +279,7 @@ std::vector<Endpoint> TcpServer::local_endpoints() const {
   for (const auto& acceptor : state_->acceptors) {
     boost::system::error_code ec;
     tcp::endpoint ep = acceptor->local_endpoint(ec);
-    if (!ec) out.push_back(Endpoint{internal::from_asio(ep.address()), ep.port()});
+    if (!ec) out.push_back(Endpoint{from_asio(ep.address()), ep.port()});
   }
   return out;
 }

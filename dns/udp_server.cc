@@ -10,8 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
 
+#include "common/asio_address.h"
 #include "dns/forwarder.h"
-#include "dns/internal/address.h"
 #include "dns/responder.h"
 
 namespace pipgate::dns {
@@ -91,7 +91,7 @@ struct UdpServer::State : std::enable_shared_from_this<UdpServer::State> {
           spdlog::debug("udp: receive: {}", ec.message());  // e.g. ICMP errors reported late
           continue;
         }
-        const Client client{internal::from_asio(peer.address()), Transport::kUdp};
+        const Client client{from_asio(peer.address()), Transport::kUdp};
         carry_out(sock, peer,
                   responder->handle(std::span(buf.data(), n), client, clock->monotonic_now()));
         if (is_stopped) co_return;
@@ -104,7 +104,7 @@ Result<std::unique_ptr<UdpServer>> UdpServer::bind(asio::io_context& io,
                                                    const std::vector<Endpoint>& listen) {
   auto state = std::make_shared<State>(io);
   for (const Endpoint& ep : listen) {
-    udp::endpoint local(internal::to_asio(ep.address), ep.port);
+    udp::endpoint local(to_asio(ep.address), ep.port);
     auto sock = std::make_unique<udp::socket>(io);
     boost::system::error_code ec;
     sock->open(local.protocol(), ec);
@@ -157,7 +157,7 @@ std::vector<Endpoint> UdpServer::local_endpoints() const {
   for (const auto& sock : state_->sockets) {
     boost::system::error_code ec;
     udp::endpoint ep = sock->local_endpoint(ec);
-    if (!ec) out.push_back(Endpoint{internal::from_asio(ep.address()), ep.port()});
+    if (!ec) out.push_back(Endpoint{from_asio(ep.address()), ep.port()});
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "certs/leaf_store.h"
+#include "common/asio_address.h"
 #include "proxy/h1_session.h"
 #include "proxy/h2_session.h"
 #include "proxy/internal/async_event.h"
@@ -27,33 +28,6 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-
-IpAddress to_ip(const asio::ip::address& a) {
-  IpAddress ip;
-  if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), ip.bytes.begin());
-  } else if (a.to_v6().is_v4_mapped()) {
-    auto b = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_bytes();
-    std::copy(b.begin(), b.end(), ip.bytes.begin());
-  } else {
-    auto b = a.to_v6().to_bytes();
-    ip.family = IpAddress::Family::kV6;
-    std::copy(b.begin(), b.end(), ip.bytes.begin());
-  }
-  return ip;
-}
-
-asio::ip::address to_asio(const IpAddress& ip) {
-  if (ip.is_v4()) {
-    asio::ip::address_v4::bytes_type b;
-    std::copy_n(ip.bytes.begin(), 4, b.begin());
-    return asio::ip::address_v4(b);
-  }
-  asio::ip::address_v6::bytes_type b;
-  std::copy_n(ip.bytes.begin(), 16, b.begin());
-  return asio::ip::address_v6(b);
-}
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -99,7 +73,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       error_code rec;
       auto remote = socket.remote_endpoint(rec);
       if (rec) continue;
-      auto client = to_ip(remote.address());
+      auto client = from_asio(remote.address());
       if (connections.size() >= opts.max_connections ||
           per_client[client] >= opts.max_connections_per_client) {
         spdlog::warn("proxy: refusing connection from {}: {} (limit)", client.to_string(),
@@ -267,7 +241,7 @@ std::vector<Endpoint> Server::local_endpoints() const {
   for (const auto& a : state_->acceptors) {
     error_code ec;
     auto ep = a->local_endpoint(ec);
-    if (!ec) out.push_back(Endpoint{to_ip(ep.address()), ep.port()});
+    if (!ec) out.push_back(Endpoint{from_asio(ep.address()), ep.port()});
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <map>
 #include <vector>
 
+#include "common/asio_address.h"
 #include "proxy/internal/spawn.h"
 #include "proxy/upstream/h1_connection.h"
 #include "proxy/upstream/h2_connection.h"
@@ -21,20 +22,6 @@ namespace asio = boost::asio;
 namespace {
 
 enum class Protocol { kUnknown, kH2, kH1 };
-
-IpAddress to_ip(const asio::ip::address& a) {
-  IpAddress ip;
-  if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    ip.family = IpAddress::Family::kV4;
-    std::copy(b.begin(), b.end(), ip.bytes.begin());
-  } else {
-    auto b = a.to_v6().to_bytes();
-    ip.family = IpAddress::Family::kV6;
-    std::copy(b.begin(), b.end(), ip.bytes.begin());
-  }
-  return ip;
-}
 
 struct HostState {
   Protocol protocol = Protocol::kUnknown;
@@ -54,7 +41,7 @@ struct Client::State {
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
   bool is_own(const asio::ip::address& a) const {
-    auto ip = to_ip(a);
+    auto ip = from_asio(a);
     if (ip.is_unspecified()) return true;
     return std::find(opts.own_addresses.begin(), opts.own_addresses.end(), ip) !=
            opts.own_addresses.end();

@@ -10,7 +10,7 @@
 #include <optional>
 #include <set>
 
-#include "dns/internal/address.h"
+#include "common/asio_address.h"
 #include "tests/unit/dns/packets.h"
 
 namespace pipgate::dns {
@@ -30,8 +30,7 @@ class FakeUpstream {
     receive();
   }
   Endpoint endpoint() const {
-    return Endpoint{internal::from_asio(socket_.local_endpoint().address()),
-                    socket_.local_endpoint().port()};
+    return Endpoint{from_asio(socket_.local_endpoint().address()), socket_.local_endpoint().port()};
   }
   std::vector<std::uint16_t> seen_ids;
 

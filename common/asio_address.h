@@ -1,4 +1,5 @@
-// Conversions between pipgate's IpAddress/Endpoint and Asio's, at the shells' edge.
+// Conversions between pipgate's IpAddress and Asio's address, at the I/O shells' edge (DNS
+// servers, proxy listeners, upstream connections). Header-only: common/ links no Asio code.
 #pragma once
 
 #include <algorithm>
@@ -7,7 +8,7 @@
 
 #include "common/net.h"
 
-namespace pipgate::dns::internal {
+namespace pipgate {
 
 // IPv4-mapped IPv6 (::ffff:a.b.c.d, from a dual-stack socket) becomes IPv4, so ACLs and rate
 // buckets see one client whichever socket it came through.
@@ -39,4 +40,4 @@ inline boost::asio::ip::address to_asio(const IpAddress& a) {
   return boost::asio::ip::address_v6(b);
 }
 
-}  // namespace pipgate::dns::internal
+}  // namespace pipgate
