@@ -75,12 +75,13 @@ for host in files.pythonhosted.org pypi.org; do
     "https://$host/upload" | sha256sum)
   expect "chunked POST to $host echoed intact" [ "$got" = "$want" ]
 done
-t0=$(date +%s%N)
-pcurl --http1.1 -H 'Expect: 100-continue' --data-binary @"$WORK/upload.bin" \
-  -o /dev/null -w '%{http_code}' https://files.pythonhosted.org/upload >"$WORK/code"
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-expect "Expect: 100-continue answered promptly ($(cat "$WORK/code") in ${ms} ms)" \
-  [ "$(cat "$WORK/code")" = 200 -a "$ms" -lt 900 ]
+# The proxy answers "Expect: 100-continue" itself; curl would otherwise wait 60 s and send anyway,
+# so the interim response in curl's trace is what proves it (no timing assertion).
+v=$(pcurl --http1.1 -v --expect100-timeout 60 -H 'Expect: 100-continue' \
+  --data-binary @"$WORK/upload.bin" -o /dev/null -w '%{http_code}' \
+  https://files.pythonhosted.org/upload 2>&1)
+expect "Expect: 100-continue gets 100 Continue, then 200" \
+  bash -c 'grep -q "< HTTP/1.1 100 Continue" <<<"$1" && [ "${1: -3}" = 200 ]' _ "$v"
 
 # --- keep-alive and concurrent streams
 v=$(pcurl --http1.1 -v -o /dev/null -o /dev/null https://pypi.org/simple/ https://pypi.org/simple/ 2>&1)
