@@ -32,12 +32,6 @@ Examples:
   pipgate ca show
 )";
 
-std::string host_label() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "appliance";
-  return name;
-}
-
 Result<Config> load(const std::string& path) {
   if (path.empty()) return default_config(LoadOptions{}, HostFacts::probe());
   return load_config_file(path, LoadOptions{}, HostFacts::probe());
@@ -79,8 +73,8 @@ int ca_export(const std::string& path, bool der) {
   if (!cfg) return fail(cfg.error());
   RealClock clock;
   SystemRandom random;
-  auto ca = certs::Authority::load_or_create(cfg->ca_dir(), cfg->dns.intercept, host_label(), clock,
-                                             random);
+  auto ca = certs::Authority::load_or_create(cfg->ca_dir(), cfg->dns.intercept, appliance_label(),
+                                             clock, random);
   if (!ca) return fail(ca.error());
   if (der) {
     auto bytes = ca->certificate_der();
@@ -133,7 +127,7 @@ int ca_rotate(const std::string& path) {
   RealClock clock;
   SystemRandom random;
   auto ca =
-      certs::Authority::rotate(cfg->ca_dir(), cfg->dns.intercept, host_label(), clock, random);
+      certs::Authority::rotate(cfg->ca_dir(), cfg->dns.intercept, appliance_label(), clock, random);
   if (!ca) return fail(ca.error());
   if (auto r = certs::LeafStore::remove_all(cfg->certs_dir()); !r) return fail(r.error());
   auto info = ca->info();
@@ -150,7 +144,6 @@ int ca_rotate(const std::string& path) {
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"pipgate: a caching PyPI appliance (DNS + TLS proxy) for an office LAN"};
-  app.footer(kExamples);
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
 
@@ -197,6 +190,8 @@ int run_cli(int argc, char** argv) {
       "The old CA is kept under <data_dir>/ca/retired-*.\n");
 
   auto* version = app.add_subcommand("version", "Print the version");
+  // Set last: CLI11 copies the parent's footer into subcommands created after it.
+  app.footer(kExamples);
 
   try {
     app.parse(argc, argv);

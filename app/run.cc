@@ -32,13 +32,15 @@ namespace pipgate::app {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-namespace {
+namespace {}  // namespace
 
-std::string host_label() {
+std::string appliance_label() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "appliance";
   return name;
 }
+
+namespace {
 
 std::string sibling_executable(const std::string& name) {
   std::error_code ec;
@@ -123,8 +125,8 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
   SystemRandom random;
   spdlog::info("starting pipgate (config: {}, data dir: {})", cfg.source, cfg.appliance.data_dir);
 
-  auto ca = certs::Authority::load_or_create(cfg.ca_dir(), cfg.dns.intercept, host_label(), clock,
-                                             random);
+  auto ca = certs::Authority::load_or_create(cfg.ca_dir(), cfg.dns.intercept, appliance_label(),
+                                             clock, random);
   if (!ca) {
     spdlog::critical("certs: {}", ca.error().detail);
     return 1;

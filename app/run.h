@@ -16,6 +16,9 @@ struct RunOptions {
 // Returns the process exit status: 0 after a clean stop, 1 when startup failed (logged).
 int run_appliance(const Config& cfg, const RunOptions& opts);
 
+// Names this appliance in the CA's subject: the host name, or "appliance".
+std::string appliance_label();
+
 // The lines printed at startup that tell a person what to do next. Pure, for tests.
 std::string next_steps(const Config& cfg, const std::string& ca_pem_path);
 
