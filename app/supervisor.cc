@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ void Supervisor::spawn(Child& c) {
   std::vector<char*> argv;
   for (auto& a : c.spec.argv) argv.push_back(a.data());
   argv.push_back(nullptr);
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     spdlog::error("{}: fork failed: {}", c.spec.name, std::strerror(errno));
@@ -67,6 +69,13 @@ void Supervisor::spawn(Child& c) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Only stdin/out/err cross the exec: Asio's sockets are not close-on-exec, and a child
+    // holding the proxy's :443 listener would take a share of SO_REUSEPORT connections it never
+    // accepts once pipgate restarts.
+    ::close_range(3, ~0U, 0);
+    // A child whose supervisor died (kill -9) stops too, instead of holding :53 unsupervised.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(0);
     ::execv(argv[0], argv.data());
     fmt::print(stderr, "{}: cannot execute {}: {}\n", c.spec.name, argv[0], std::strerror(errno));
     ::_exit(127);

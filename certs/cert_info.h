@@ -2,6 +2,7 @@
 // page that tells users which CA to install, and renewal decisions. No BoringSSL types leak out.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,5 +29,9 @@ struct CertInfo {
 // Decodes the first certificate of `cert_pem` (e.g. a leaf file, for `pipgate ca show`).
 // kCorrupt when it does not parse.
 [[nodiscard]] Result<CertInfo> inspect_certificate(std::string_view cert_pem);
+
+// The DER encoding of the first certificate of `cert_pem` (e.g. for the web page's /ca.der).
+// kCorrupt when it does not parse.
+[[nodiscard]] Result<std::vector<std::uint8_t>> certificate_der(std::string_view cert_pem);
 
 }  // namespace pipgate::certs
