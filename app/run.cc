@@ -24,8 +24,14 @@
 #include "app/supervisor.h"
 #include "certs/authority.h"
 #include "certs/leaf_store.h"
+#include "common/metric_names.h"
+#include "common/metrics.h"
 #include "common/random.h"
+#include "proxy/access_log.h"
+#include "proxy/cache/fill_table.h"
 #include "proxy/server.h"
+#include "store/store.h"
+#include "web/server.h"
 
 namespace pipgate::app {
 
@@ -143,12 +149,43 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
     spdlog::info("certs: leaf for {} valid until {:%Y-%m-%d}", leaf->name,
                  fmt::gmtime(std::chrono::system_clock::to_time_t(leaf->info.not_after)));
 
+  // The cache store, shared by every proxy loop. A store that cannot open is fatal: running
+  // uncached would hide a broken disk until the office notices its installs are slow.
+  auto store = store::Store::open(store::StoreOptions::from(cfg.cache, cfg.cache_dir()), clock);
+  if (!store) {
+    spdlog::critical("cache: {} (data in {})", store.error().detail, cfg.cache_dir());
+    return 1;
+  }
+  auto stats = store->stats();
+  spdlog::info("cache: {} objects, {} of {} used", stats.objects, format_size(stats.charged_bytes),
+               format_size(cfg.cache.max_size_bytes));
+  proxy::cache::FillTable fills;
+  // Store figures for /metrics and the page, read at scrape time; unregistered before the store
+  // goes away.
+  auto& registry = metrics();
+  registry.gauge_fn(kStoreBytes, kStoreBytesHelp,
+                    [&] { return static_cast<double>(store->stats().charged_bytes); });
+  registry.gauge_fn(kStoreObjects, kStoreObjectsHelp,
+                    [&] { return static_cast<double>(store->stats().objects); });
+  registry.gauge_fn(kStoreBudgetBytes, kStoreBudgetBytesHelp,
+                    [&] { return static_cast<double>(cfg.cache.max_size_bytes); });
+  registry.gauge_fn(kStoreEvictionsTotal, kStoreEvictionsHelp,
+                    [&] { return static_cast<double>(store->stats().evicted_objects); });
+  struct Unregister {
+    MetricsRegistry& r;
+    ~Unregister() {
+      for (auto name : {kStoreBytes, kStoreObjects, kStoreBudgetBytes, kStoreEvictionsTotal})
+        r.remove_gauge_fn(name);
+    }
+  } unregister{registry};
+
   // One event loop per core for the proxy (listeners share the ports with SO_REUSEPORT, so the
   // kernel spreads connections); the main loop keeps signals, the supervisor and renewals.
   std::vector<std::unique_ptr<ProxyLoop>> proxy_loops;
   for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) {
     auto loop = std::make_unique<ProxyLoop>();
-    loop->server = std::make_unique<proxy::Server>(loop->io, cfg, leaves, clock);
+    loop->server = std::make_unique<proxy::Server>(loop->io, cfg, leaves, clock,
+                                                   proxy::SharedCache{&*store, &fills});
     if (auto r = loop->server->start(); !r) {
       spdlog::critical("proxy: {}", r.error().detail);
       return 1;
@@ -168,6 +205,24 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
   } join_loops{proxy_loops};
 
   asio::io_context io(1);
+  // The onboarding page and /metrics, on the main loop (small answers, few clients).
+  web::Server web(io, cfg, ca->certificate_pem(), [&] {
+    auto f = web::figures_from_metrics(registry);
+    auto health = proxy::upstream_health();
+    if (health.last_ok && (!health.last_failure || *health.last_ok >= *health.last_failure)) {
+      f.upstream = web::UpstreamState::kReachable;
+    } else if (health.last_failure) {
+      f.upstream = web::UpstreamState::kUnreachable;
+      f.upstream_detail = health.last_failure_detail;
+    }
+    for (const auto& p : proxy::project_stats().top(10))
+      f.top_projects.push_back({p.project, p.hits + p.misses});
+    return f;
+  });
+  if (auto r = web.start(); !r) {
+    spdlog::critical("web: {}", r.error().detail);
+    return 1;
+  }
   Supervisor supervisor(io, clock);
   std::string dns_exe =
       opts.dns_executable.empty() ? sibling_executable("pipgate-dns") : opts.dns_executable;
@@ -199,6 +254,7 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
             // In-flight downloads first (GOAWAY, finish within the grace time), then DNS.
             co_await stop_proxy_loops(proxy_loops, 5s);
             co_await supervisor.stop(5s);
+            web.stop();
             io.stop();
           },
           asio::detached);

@@ -50,13 +50,14 @@ class ConfigReader {
     const std::map<std::string, TableFn> tables = {{"appliance", &ConfigReader::appliance},
                                                    {"dns", &ConfigReader::dns},
                                                    {"proxy", &ConfigReader::proxy},
-                                                   {"cache", &ConfigReader::cache}};
+                                                   {"cache", &ConfigReader::cache},
+                                                   {"web", &ConfigReader::web}};
     for (auto&& [key, node] : root) {
       std::string name(key.str());
       auto it = tables.find(name);
       if (it == tables.end())
         return fail(node, "", name,
-                    "unknown table; expected one of [appliance], [dns], [proxy], [cache]");
+                    "unknown table; expected one of [appliance], [dns], [proxy], [cache], [web]");
       auto* t = node.as_table();
       if (!t) return fail(node, "", name, "expected a table ([" + name + "])");
       if (auto r = (this->*(it->second))(*t); !r) return r;
@@ -329,25 +330,59 @@ class ConfigReader {
 
   Result<> cache(const toml::table& t) {
     constexpr std::string_view T = "cache";
+    using namespace std::chrono_literals;
     auto& c = cfg_.cache;
-    return keys(t, T, {{"max_size", [&](const toml::node& n) -> Result<> {
-                          constexpr auto expected =
-                              "a size like \"20GiB\", \"500MB\" or a byte count, at least 64MiB";
-                          std::uint64_t v = 0;
-                          if (auto i = n.as_integer()) {
-                            if (i->get() < 0) return bad_value(n, T, "max_size", expected);
-                            v = static_cast<std::uint64_t>(i->get());
-                          } else if (auto s = n.as_string()) {
-                            auto parsed = parse_size(s->get());
-                            if (!parsed) return bad_value(n, T, "max_size", expected);
-                            v = *parsed;
-                          } else {
-                            return bad_value(n, T, "max_size", expected);
-                          }
-                          if (v < (64ull << 20)) return bad_value(n, T, "max_size", expected);
-                          c.max_size_bytes = v;
-                          return {};
-                        }}});
+    return keys(
+        t, T,
+        {{"max_size",
+          [&](const toml::node& n) -> Result<> {
+            constexpr auto expected =
+                "a size like \"20GiB\", \"500MB\" or a byte count, at least 64MiB";
+            std::uint64_t v = 0;
+            if (auto i = n.as_integer()) {
+              if (i->get() < 0) return bad_value(n, T, "max_size", expected);
+              v = static_cast<std::uint64_t>(i->get());
+            } else if (auto s = n.as_string()) {
+              auto parsed = parse_size(s->get());
+              if (!parsed) return bad_value(n, T, "max_size", expected);
+              v = *parsed;
+            } else {
+              return bad_value(n, T, "max_size", expected);
+            }
+            if (v < (64ull << 20)) return bad_value(n, T, "max_size", expected);
+            c.max_size_bytes = v;
+            return {};
+          }},
+         {"max_stale",
+          [&](const toml::node& n) -> Result<> {
+            if (auto str = n.as_string(); str && str->get() == "unlimited") {
+              c.max_stale.reset();
+              return {};
+            }
+            std::chrono::seconds v{};
+            auto f = duration_field(T, "max_stale", v, 0s, 3650 * 86400s);
+            if (auto r = f(n); !r)
+              return bad_value(n, T, "max_stale",
+                               "\"unlimited\" or a duration like \"1h\", \"7d\" "
+                               "or whole seconds, at most 3650d");
+            c.max_stale = v;
+            return {};
+          }},
+         {"index_ttl", duration_field(T, "index_ttl", c.index_ttl, 0s, 86400s)},
+         {"negative_ttl", duration_field(T, "negative_ttl", c.negative_ttl, 0s, 86400s)},
+         {"redirect_ttl", duration_field(T, "redirect_ttl", c.redirect_ttl, 0s, 86400s)},
+         {"honor_client_revalidate",
+          bool_field(T, "honor_client_revalidate", c.honor_client_revalidate)},
+         {"fill_without_clients", bool_field(T, "fill_without_clients", c.fill_without_clients)}});
+  }
+
+  Result<> web(const toml::table& t) {
+    constexpr std::string_view T = "web";
+    auto ep80 = [](std::string_view s) { return parse_endpoint(s, 80); };
+    return keys(
+        t, T,
+        {{"listen", list_field<Endpoint>(T, "listen", cfg_.web.listen, ep80,
+                                         "addresses like \"0.0.0.0:80\" or \"[::]:80\"", true)}});
   }
 
   static Result<std::string> parse_hostname(std::string_view text) {
@@ -590,7 +625,15 @@ std::string render_config(const Config& cfg) {
            {"upstream_first_byte_timeout", ms(p.upstream_first_byte_timeout)},
            {"upstream_read_timeout", ms(p.upstream_read_timeout)},
            {"upstream_idle_timeout", ms(p.upstream_idle_timeout)}}},
-      {"cache", toml::table{{"max_size", format_size(cfg.cache.max_size_bytes)}}},
+      {"cache",
+       toml::table{{"max_size", format_size(cfg.cache.max_size_bytes)},
+                   {"max_stale", cfg.cache.max_stale ? secs(*cfg.cache.max_stale) : "unlimited"},
+                   {"index_ttl", secs(cfg.cache.index_ttl)},
+                   {"negative_ttl", secs(cfg.cache.negative_ttl)},
+                   {"redirect_ttl", secs(cfg.cache.redirect_ttl)},
+                   {"honor_client_revalidate", cfg.cache.honor_client_revalidate},
+                   {"fill_without_clients", cfg.cache.fill_without_clients}}},
+      {"web", toml::table{{"listen", endpoints(cfg.web.listen)}}},
   };
   std::ostringstream out;
   // Double-quoted strings and no indentation: the file a person would write by hand.

@@ -116,6 +116,32 @@ struct CacheConfig {
   // Disk bytes for cached objects, written "20GiB"; past it the least recently used are evicted.
   // Default: 20 GiB, an office's wheels on a small VM disk. Restart to change.
   std::uint64_t max_size_bytes = 20ull << 30;
+  // How long past its freshness an index page may still be served while upstream is unreachable,
+  // times out or answers 5xx ("unlimited", or a duration). Default: unlimited: an office must
+  // keep installing through an outage; answers say X-Cache: STALE and carry their Age.
+  std::optional<std::chrono::seconds> max_stale;  // nullopt: unlimited
+  // Freshness of an index page whose upstream answer sets none (no max-age, no Expires).
+  // Default 10 min, what PyPI itself sends for /simple/ pages.
+  std::chrono::seconds index_ttl{600};
+  // Upper bound on the freshness of stored 404/410 answers, and of redirects (301, 302, 307,
+  // 308): a project published a minute after someone asked for it must appear soon. Defaults
+  // 1 min and 10 min.
+  std::chrono::seconds negative_ttl{60};
+  std::chrono::seconds redirect_ttl{600};
+  // Whether a client's "Cache-Control: no-cache" or "max-age=0" on an index page makes the cache
+  // revalidate upstream. pip sends max-age=0 on every index request; honouring it costs one
+  // upstream round trip per project per install. Default false: stored pages are served while
+  // fresh by upstream's own Cache-Control, as nginx and Fastly do.
+  bool honor_client_revalidate = false;
+  // Whether a fill continues when every client reading it has gone, so the next request is a
+  // hit. Default true (pip retries after a timeout; the second try then finds the file).
+  bool fill_without_clients = true;
+};
+
+struct WebConfig {
+  // Plain-HTTP addresses of the onboarding page (CA download, setup steps) and /metrics. Empty:
+  // no page. Default: every IPv4 address on port 80.
+  std::vector<Endpoint> listen = {Endpoint{IpAddress::v4(0), 80}};
 };
 
 struct Config {
@@ -124,6 +150,7 @@ struct Config {
   DnsConfig dns;
   ProxyConfig proxy;
   CacheConfig cache;
+  WebConfig web;
 
   std::string ca_dir() const { return appliance.data_dir + "/ca"; }
   std::string certs_dir() const { return appliance.data_dir + "/certs"; }

@@ -6,7 +6,9 @@
 //   send r.head; then stream r.body (null: no body) until end, or abort the response on error
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -25,6 +27,12 @@ struct Response {
   std::shared_ptr<BodyPipe> body;
   // The protocol of the hop this response came over (for Via).
   HttpVersion from = HttpVersion::kHttp11;
+  // For the access log and metrics: the X-Cache value ("HIT" ... "PASS"; empty when the proxy
+  // answered by itself), how long upstream took to the response head when it was asked, and the
+  // project the path belongs to (empty when unknown).
+  std::string cache_status;
+  std::optional<std::chrono::milliseconds> upstream_time;
+  std::string project;
 };
 
 class Backend {

@@ -40,6 +40,7 @@ asio::awaitable<Result<std::optional<std::string>>> BodyPipe::read(MonotonicTime
       std::string chunk = std::move(chunks_.front());
       chunks_.pop_front();
       buffered_ -= chunk.size();
+      consumed_ += chunk.size();
       writable_.notify();
       if (on_consumed_) on_consumed_(chunk.size());
       co_return std::optional<std::string>(std::move(chunk));
@@ -57,6 +58,7 @@ std::optional<std::string> BodyPipe::try_read() {
   std::string chunk = std::move(chunks_.front());
   chunks_.pop_front();
   buffered_ -= chunk.size();
+  consumed_ += chunk.size();
   writable_.notify();
   if (on_consumed_) on_consumed_(chunk.size());
   return chunk;

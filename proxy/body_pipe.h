@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -64,11 +65,14 @@ class BodyPipe {
   bool is_cancelled() const { return cancelled_; }
   bool is_done() const { return finished_ || failed_.has_value(); }
   std::size_t buffered_bytes() const { return buffered_; }
+  // Bytes the consumer has taken so far (for the access log).
+  std::uint64_t consumed_bytes() const { return consumed_; }
 
  private:
   std::size_t limit_;
   std::deque<std::string> chunks_;
   std::size_t buffered_ = 0;
+  std::uint64_t consumed_ = 0;
   bool finished_ = false;
   bool cancelled_ = false;
   std::optional<Error> failed_;

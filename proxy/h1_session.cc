@@ -9,6 +9,7 @@
 #include <chrono>
 #include <vector>
 
+#include "proxy/access_log.h"
 #include "proxy/header_hygiene.h"
 #include "proxy/internal/async_event.h"
 #include "proxy/internal/spawn.h"
@@ -256,8 +257,12 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
       asio::co_spawn(tls->get_executor(), pump_request_body(shared_from_this(), p, req_body),
                      internal::log_exception("h1 request body"));
     }
+    auto started = clock.monotonic_now();
     auto resp = co_await backend.respond(route, *req, req_body);
     bool ok = co_await write_response(resp, head, keep_alive, p.get().version());
+    record_access(
+        {info, *req, resp, resp.body ? resp.body->consumed_bytes() : 0, ok,
+         std::chrono::duration_cast<std::chrono::milliseconds>(clock.monotonic_now() - started)});
     if (req_body) {
       if (!pump_done) {
         // The response is out before the request body was read: the rest of it cannot be told

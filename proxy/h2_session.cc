@@ -8,6 +8,7 @@
 #include <charconv>
 #include <map>
 
+#include "proxy/access_log.h"
 #include "proxy/flood_guard.h"
 #include "proxy/header_hygiene.h"
 #include "proxy/internal/h2_io.h"
@@ -246,6 +247,7 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
     auto ex = self->tls->get_executor();
     if (st->closed || self->ended)
       co_return;  // reset before it started (rapid reset): no upstream work
+    auto started = self->clock.monotonic_now();
     Response resp;
     if (st->too_large) {
       resp = text_response(ex, 431, "request header list too large\n");
@@ -261,6 +263,19 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
         resp = co_await self->backend.respond(route, st->req, st->req_body);
       }
     }
+    // The access line is written when this function leaves, however the body ended.
+    struct Access {
+      State& s;
+      Stream& st;
+      Response& resp;
+      MonotonicTime started;
+      bool complete = false;
+      ~Access() {
+        record_access({s.info, st.req, resp, resp.body ? resp.body->consumed_bytes() : 0, complete,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           s.clock.monotonic_now() - started)});
+      }
+    } access{*self, *st, resp, started};
     if (st->closed || self->ended) {
       if (resp.body) resp.body->cancel();
       co_return;
@@ -268,6 +283,7 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
     st->resp_body = resp.body;
     if (resp.body) st->out = std::make_unique<internal::H2Outgoing>(ex);
     self->submit_response(*st, resp);
+    access.complete = true;
     if (!resp.body) co_return;
     auto id = st->id;
     auto r = co_await internal::pump_body(
@@ -285,6 +301,7 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
       nghttp2_submit_rst_stream(self->session, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
       self->kick();
     }
+    access.complete = r.has_value();
     if (st->closed || self->ended) resp.body->cancel();
   }
 

@@ -24,6 +24,7 @@ Result<ProxyOptions> proxy_options_from(const Config& cfg,
   ProxyOptions o;
   static_cast<ProxyConfig&>(o) = cfg.proxy;
   o.dns_upstream = cfg.dns.upstream;
+  o.cache = cfg.cache;
   for (const auto& name : cfg.dns.intercept) o.intercept.push_back(lower(name));
   if (o.listen.empty()) return make_error(Errc::kConfig, "[proxy] listen: no address to serve on");
   if (o.intercept.empty()) return make_error(Errc::kConfig, "[dns] intercept: no name to serve");

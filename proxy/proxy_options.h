@@ -29,6 +29,8 @@ struct ProxyOptions : ProxyConfig {
   // every local address when a listen address is unspecified. The upstream client never connects
   // to one (a DNS answer pointing back here would make the proxy call itself forever).
   std::vector<IpAddress> own_addresses;
+  // [cache]: what the cache backend keeps and for how long (when the proxy has a store).
+  CacheConfig cache;
 
   // No config key yet:
   // h2_stream_window: HTTP/2 receive window per stream, both directions. It bounds what a

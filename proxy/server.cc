@@ -11,6 +11,7 @@
 
 #include "certs/leaf_store.h"
 #include "common/asio_address.h"
+#include "proxy/cache/cache_backend.h"
 #include "proxy/h1_session.h"
 #include "proxy/h2_session.h"
 #include "proxy/internal/async_event.h"
@@ -41,19 +42,20 @@ struct Connection {
 }  // namespace
 
 struct Server::State : std::enable_shared_from_this<Server::State> {
-  State(asio::io_context& i, const certs::LeafStore& l, const Clock& c)
-      : io(i), leaves(l), clock(c), drained(i.get_executor()) {}
+  State(asio::io_context& i, const certs::LeafStore& l, const Clock& c, SharedCache sc)
+      : io(i), leaves(l), clock(c), shared_cache(sc), drained(i.get_executor()) {}
 
   asio::io_context& io;
   const certs::LeafStore& leaves;
   const Clock& clock;
+  SharedCache shared_cache;
   std::optional<Error> options_error;
   ProxyOptions opts;
   std::unique_ptr<Router> router;
   std::unique_ptr<TlsAcceptor> tls;
   std::unique_ptr<upstream::Resolver> resolver;
   std::unique_ptr<upstream::Client> client;
-  std::unique_ptr<PassThrough> backend;
+  std::unique_ptr<Backend> backend;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::map<std::uint64_t, Connection> connections;
   std::map<IpAddress, std::uint32_t> per_client;
@@ -146,8 +148,8 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
 };
 
 Server::Server(asio::io_context& io, const Config& cfg, const certs::LeafStore& leaves,
-               const Clock& clock)
-    : state_(std::make_shared<State>(io, leaves, clock)) {
+               const Clock& clock, SharedCache cache)
+    : state_(std::make_shared<State>(io, leaves, clock, cache)) {
   auto opts = proxy_options_from(cfg, local_addresses());
   if (opts)
     state_->opts = std::move(*opts);
@@ -156,8 +158,8 @@ Server::Server(asio::io_context& io, const Config& cfg, const certs::LeafStore& 
 }
 
 Server::Server(asio::io_context& io, ProxyOptions opts, const certs::LeafStore& leaves,
-               const Clock& clock)
-    : state_(std::make_shared<State>(io, leaves, clock)) {
+               const Clock& clock, SharedCache cache)
+    : state_(std::make_shared<State>(io, leaves, clock, cache)) {
   state_->opts = std::move(opts);
 }
 
@@ -184,7 +186,11 @@ Result<> Server::start() {
   s.resolver = std::move(*resolver);
   s.client = std::make_unique<upstream::Client>(s.io.get_executor(), s.opts, *s.resolver,
                                                 *upstream_tls, s.clock);
-  s.backend = std::make_unique<PassThrough>(*s.client);
+  if (s.shared_cache.store && s.shared_cache.fills)
+    s.backend = std::make_unique<cache::CacheBackend>(*s.client, *s.shared_cache.store,
+                                                      *s.shared_cache.fills, s.opts, s.clock);
+  else
+    s.backend = std::make_unique<PassThrough>(*s.client);
 
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   for (const auto& ep : s.opts.listen) {

@@ -1,7 +1,8 @@
 // The proxy's entry point: listens on every [proxy] listen address, terminates TLS, and serves
-// each connection with H2Session or H1Session (by ALPN) through the Router and a PassThrough
-// backend on the upstream client. Enforces the connection limits (in total and per client
-// address) and stops gracefully (GOAWAY / close after the current response) within a grace time.
+// each connection with H2Session or H1Session (by ALPN) through the Router and a backend: the
+// cache (cache::CacheBackend) when given a store, else PassThrough to the upstream client. Enforces
+// the connection limits (in total and per client address) and stops gracefully (GOAWAY / close
+// after the current response) within a grace time.
 //
 //   proxy::Server server(io, cfg, leaves, clock);
 //   if (auto r = server.start(); !r) { spdlog::critical("proxy: {}", r.error().detail); return 1; }
@@ -27,17 +28,31 @@
 namespace pipgate::certs {
 class LeafStore;
 }
+namespace pipgate::store {
+class Store;
+}
 
 namespace pipgate::proxy {
+
+namespace cache {
+class FillTable;
+}
+
+// The cache the servers of one process share. Without a store every request passes through.
+struct SharedCache {
+  store::Store* store = nullptr;
+  cache::FillTable* fills = nullptr;
+};
 
 class Server {
  public:
   // `leaves`, `clock` and `io` must outlive the server. Nothing happens until start().
+  // `cache` (both pointers, or neither) must outlive the server too.
   Server(boost::asio::io_context& io, const Config& cfg, const certs::LeafStore& leaves,
-         const Clock& clock);
+         const Clock& clock, SharedCache cache = {});
   // As above with options already built (tests, or several Servers sharing them).
   Server(boost::asio::io_context& io, ProxyOptions opts, const certs::LeafStore& leaves,
-         const Clock& clock);
+         const Clock& clock, SharedCache cache = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

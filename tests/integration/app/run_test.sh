@@ -12,6 +12,7 @@ free_port() {
 }
 dns_port="$(free_port)"
 https_port="$(free_port)"
+web_port="$(free_port)"
 cat >cfg.toml <<CONF
 [appliance]
 address = "192.0.2.10"
@@ -24,6 +25,8 @@ upstream_timeout = "200ms"
 upstream_attempts = 1
 [proxy]
 listen = ["127.0.0.1:$https_port"]
+[web]
+listen = ["127.0.0.1:$web_port"]
 CONF
 
 start() {  # start LOG [extra args]: pipgate run in the background
@@ -70,9 +73,22 @@ curl -s -o /dev/null --max-time 10 --cacert data/ca/ca.pem \
   --resolve "example.org:$https_port:127.0.0.1" "https://example.org:$https_port/"
 expect "a name that is not intercepted fails the TLS handshake" test $? -ne 0
 
+# The onboarding page and /metrics, on [web] listen: the CA served is the CA on disk, and the
+# requests above are counted by cache result.
+curl -s --max-time 10 -o served-ca.pem "http://127.0.0.1:$web_port/ca.pem"
+expect "the web page serves the CA file pipgate uses" cmp -s served-ca.pem data/ca/ca.pem
+expect "the page shows the CA fingerprint" bash -c "curl -s --max-time 10 http://127.0.0.1:$web_port/ \
+  | grep -qi \"$(openssl x509 -in data/ca/ca.pem -noout -fingerprint -sha256 | cut -d= -f2)\""
+metrics="$(curl -s --max-time 10 "http://127.0.0.1:$web_port/metrics")"
+expect "/metrics counts the gateway errors as cache misses" \
+  contains "$metrics" 'pipgate_http_requests_total{cache="miss",host="pypi.org",status="50'
+expect "/metrics reports the store" contains "$metrics" "pipgate_store_budget_bytes"
+
 # The supervisor restarts pipgate-dns when it dies.
 child="$(pgrep -P "$PID" -f pipgate-dns | head -1)"
 expect "pipgate-dns runs as a child of pipgate" test -n "$child"
+expect "pipgate-dns holds none of the proxy's listening sockets" \
+  bash -c "! ss -ltnpH 'sport = :$https_port' | grep -q pipgate-dns"
 if [ -n "$child" ]; then
   kill -KILL "$child"
   expect "supervisor notices the death" wait_until 10 grep -q "pipgate-dns: killed by signal 9" run1.log

@@ -1,0 +1,108 @@
+#include "proxy/access_log.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/metric_names.h"
+#include "common/metrics.h"
+
+namespace pipgate::proxy {
+
+namespace {
+
+std::mutex g_health_mu;
+UpstreamHealth g_health;
+
+const char* cache_label(std::string_view x_cache) {
+  if (x_cache == "HIT") return kCacheHit;
+  if (x_cache == "REVALIDATED") return kCacheRevalidated;
+  if (x_cache == "STALE") return kCacheStale;
+  if (x_cache == "MISS") return kCacheMiss;
+  return kCachePass;
+}
+
+bool from_cache(std::string_view x_cache) {
+  return x_cache == "HIT" || x_cache == "REVALIDATED" || x_cache == "STALE";
+}
+
+}  // namespace
+
+void ProjectStats::record(const std::string& project, bool cached, std::uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  auto& f = by_project_[project];
+  f.project = project;
+  (cached ? f.hits : f.misses) += 1;
+  f.bytes_served += bytes;
+  if (cached) f.bytes_saved += bytes;
+}
+
+std::vector<ProjectFigures> ProjectStats::top(std::size_t n) const {
+  std::vector<ProjectFigures> all;
+  {
+    std::lock_guard lock(mu_);
+    all.reserve(by_project_.size());
+    for (const auto& [_, f] : by_project_) all.push_back(f);
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    auto ra = a.hits + a.misses, rb = b.hits + b.misses;
+    return ra != rb ? ra > rb : a.project < b.project;
+  });
+  if (all.size() > n) all.resize(n);
+  return all;
+}
+
+ProjectStats& project_stats() {
+  static ProjectStats stats;
+  return stats;
+}
+
+UpstreamHealth upstream_health() {
+  std::lock_guard lock(g_health_mu);
+  return g_health;
+}
+
+void note_upstream(bool ok, SystemTime when, std::string detail) {
+  std::lock_guard lock(g_health_mu);
+  if (ok) {
+    g_health.last_ok = when;
+  } else {
+    g_health.last_failure = when;
+    g_health.last_failure_detail = std::move(detail);
+  }
+}
+
+void record_access(const AccessRecord& r) {
+  const auto& resp = r.response;
+  std::string_view x_cache = resp.cache_status;
+  // The name without a port: metrics are per host, whatever port a client named.
+  std::string host = r.request.authority.empty() ? r.conn.sni : r.request.authority;
+  if (auto colon = host.rfind(':'); colon != std::string::npos && host.find(']') == host.npos)
+    host.resize(colon);
+  std::string up = resp.upstream_time ? std::to_string(resp.upstream_time->count()) + "ms" : "-";
+  spdlog::info("access: {} {} {} {} {} {} {} {} up={} total={}ms {}",
+               r.conn.client_address.to_string(), r.request.method, host, r.request.path,
+               resp.head.status, r.body_bytes, x_cache.empty() ? "-" : x_cache,
+               r.complete ? "complete" : "incomplete", up, r.elapsed.count(),
+               r.request.version == HttpVersion::kHttp2 ? "h2" : "h1");
+
+  auto& m = metrics();
+  // Label sets are few (hosts x statuses x results): registry lookups stay cheap.
+  m.counter(kHttpRequestsTotal, kHttpRequestsHelp,
+            {{kLabelHost, host},
+             {kLabelStatus, std::to_string(resp.head.status)},
+             {kLabelCache, x_cache.empty() ? kCachePass : cache_label(x_cache)}})
+      .inc();
+  if (r.body_bytes > 0)
+    m.counter(kBytesServedTotal, kBytesServedHelp,
+              {{kLabelSource, from_cache(x_cache) ? kSourceCache : kSourceUpstream}})
+        .inc(r.body_bytes);
+  if (resp.upstream_time)
+    m.histogram(kUpstreamLatencySeconds, kUpstreamLatencyHelp,
+                {kLatencyBuckets.begin(), kLatencyBuckets.end()})
+        .observe(std::chrono::duration<double>(*resp.upstream_time).count());
+  if (!resp.project.empty() && !x_cache.empty() && x_cache != "PASS")
+    project_stats().record(resp.project, from_cache(x_cache), r.body_bytes);
+}
+
+}  // namespace pipgate::proxy

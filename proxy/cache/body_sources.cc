@@ -1,0 +1,128 @@
+#include "proxy/cache/body_sources.h"
+
+#include <zlib.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <span>
+
+#include "proxy/internal/spawn.h"
+
+namespace pipgate::proxy::cache {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Read size from the store: one chunk's worth, so a committed object is one read per chunk.
+constexpr std::size_t kReadBytes = 256 * 1024;
+
+asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectReader reader,
+                                  std::function<void()> on_end) {
+  struct OnEnd {
+    std::function<void()> f;
+    ~OnEnd() {
+      if (f) f();
+    }
+  } end{std::move(on_end)};
+  auto ex = co_await asio::this_coro::executor;
+  for (;;) {
+    if (pipe->is_cancelled()) co_return;
+    std::string chunk(kReadBytes, '\0');
+    auto n = reader.read(
+        std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(chunk.data()), chunk.size()));
+    if (!n) {
+      pipe->fail(n.error());
+      co_return;
+    }
+    if (*n > 0) {
+      chunk.resize(*n);
+      if (!co_await pipe->write(std::move(chunk))) co_return;
+      continue;
+    }
+    if (reader.is_done()) {
+      pipe->finish();
+      co_return;
+    }
+    // Nothing yet: the writer wakes us (from its thread) when a chunk lands or it ends. A fresh
+    // timer per wait, so a late wake-up can only cancel a wait that is already over. The
+    // periodic wake-up re-checks whether the client is still there.
+    auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::seconds(1));
+    reader.on_progress([ex, timer] { asio::post(ex, [timer] { timer->cancel(); }); });
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> pump_gunzip(std::shared_ptr<BodyPipe> in, std::shared_ptr<BodyPipe> out) {
+  z_stream z{};
+  // 16 + MAX_WBITS: a gzip wrapper, not zlib's.
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+    in->cancel();
+    out->fail(Error{Errc::kInternal, "gunzip: inflateInit2 failed"});
+    co_return;
+  }
+  struct Guard {
+    z_stream* z;
+    ~Guard() { inflateEnd(z); }
+  } guard{&z};
+  bool stream_end = false;
+  for (;;) {
+    auto chunk = co_await in->read(MonotonicTime::max());
+    if (!chunk) {
+      out->fail(chunk.error());
+      co_return;
+    }
+    if (!*chunk) break;
+    if (stream_end) continue;  // bytes after the gzip member: ignored, as curl and browsers do
+    auto& src = **chunk;
+    z.next_in = reinterpret_cast<Bytef*>(src.data());
+    z.avail_in = static_cast<uInt>(src.size());
+    while (z.avail_in > 0 && !stream_end) {
+      std::string buf(64 * 1024, '\0');
+      z.next_out = reinterpret_cast<Bytef*>(buf.data());
+      z.avail_out = static_cast<uInt>(buf.size());
+      int rc = inflate(&z, Z_NO_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+        in->cancel();
+        out->fail(Error{Errc::kCorrupt, std::string("gunzip: ") + (z.msg ? z.msg : "bad data")});
+        co_return;
+      }
+      buf.resize(buf.size() - z.avail_out);
+      if (!buf.empty() && !co_await out->write(std::move(buf))) {
+        in->cancel();
+        co_return;
+      }
+      if (rc == Z_STREAM_END) stream_end = true;
+      if (rc == Z_BUF_ERROR) break;  // needs more input
+    }
+  }
+  if (!stream_end) {
+    out->fail(Error{Errc::kCorrupt, "gunzip: the gzip stream ended early"});
+    co_return;
+  }
+  out->finish();
+}
+
+}  // namespace
+
+std::shared_ptr<BodyPipe> stream_object(asio::any_io_executor ex, store::ObjectReader reader,
+                                        std::size_t buffer_bytes, std::function<void()> on_end) {
+  auto pipe = std::make_shared<BodyPipe>(ex, buffer_bytes);
+  asio::co_spawn(ex, pump_object(pipe, std::move(reader), std::move(on_end)),
+                 internal::log_exception("cache: stream object"));
+  return pipe;
+}
+
+std::shared_ptr<BodyPipe> gunzip(asio::any_io_executor ex, std::shared_ptr<BodyPipe> in,
+                                 std::size_t buffer_bytes) {
+  auto out = std::make_shared<BodyPipe>(ex, buffer_bytes);
+  out->on_cancel([in] { in->cancel(); });
+  asio::co_spawn(ex, pump_gunzip(in, out), internal::log_exception("cache: gunzip"));
+  return out;
+}
+
+}  // namespace pipgate::proxy::cache
