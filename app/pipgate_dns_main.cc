@@ -17,15 +17,16 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/privileges.h"
 #include "common/random.h"
 #include "dns/forwarder.h"
-#include "dns/privileges.h"
 #include "dns/responder.h"
 #include "dns/tcp_server.h"
 #include "dns/udp_server.h"
@@ -62,6 +63,55 @@ asio::awaitable<void> report_stats(const dns::Responder& responder) {
   }
 }
 
+void reload(const Config& running, dns::Responder& responder) {
+  if (running.source.empty() || running.source.front() == '(') {
+    spdlog::info("SIGHUP: running on the embedded defaults; nothing to reload");
+    return;
+  }
+  auto fresh = load_config_file(running.source, LoadOptions{}, HostFacts::probe());
+  if (!fresh) {
+    spdlog::error("SIGHUP: {}; keeping the running config", fresh.error().detail);
+    return;
+  }
+  std::vector<std::string> applied;
+  for (const auto& key : changed_keys(running, *fresh))
+    if (is_reloadable(key) && (key.starts_with("[dns]") || key.starts_with("[appliance]")))
+      applied.push_back(key);
+  auto options = dns::ResponderOptions::from(*fresh);
+  options.intercept = dns::ResponderOptions::from(running).intercept;
+  responder.reconfigure(std::move(options));
+  spdlog::set_level(spdlog::level::from_str(fresh->appliance.log_level));
+  spdlog::info(
+      "SIGHUP: reloaded {}; applied {}", running.source,
+      applied.empty() ? std::string("nothing new") : fmt::format("{}", fmt::join(applied, ", ")));
+}
+
+// The counters, for `pipgate run`'s /metrics (another process): "name value" lines in
+// <data_dir>/dns-stats, replaced atomically every few seconds when they changed.
+asio::awaitable<void> publish_stats(const dns::Responder& responder, std::string path) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::string last;
+  for (;;) {
+    const dns::ResponderStats& s = responder.stats();
+    auto text = fmt::format(
+        "queries {}\nintercepted {}\ncached {}\nforwarded {}\nservfail {}\nrefused {}\n"
+        "rate_limited {}\nmalformed {}\n",
+        s.queries, s.intercepted, s.cache_hits, s.forwarded, s.upstream_failures, s.refused,
+        s.rate_limited, s.malformed);
+    if (text != last) {
+      auto tmp = path + ".tmp";
+      if (std::FILE* f = std::fopen(tmp.c_str(), "w")) {
+        bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+        ok = std::fclose(f) == 0 && ok;
+        if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) last = text;
+      }
+    }
+    timer.expires_after(std::chrono::seconds(5));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
 int serve(const Config& cfg) {
   asio::io_context io(1);
 
@@ -76,19 +126,19 @@ int serve(const Config& cfg) {
     spdlog::error("{}", tcp.error().detail);
     return 1;
   }
-  auto dropped = dns::drop_privileges(cfg.appliance.user);
+  auto dropped = drop_privileges(cfg.appliance.user);
   if (!dropped) {
     spdlog::error("{}", dropped.error().detail);
     return 1;
   }
   switch (*dropped) {
-    case dns::PrivilegeDrop::kDropped:
+    case PrivilegeDrop::kDropped:
       spdlog::info("running as user {}", cfg.appliance.user);
       break;
-    case dns::PrivilegeDrop::kNoSuchUser:
+    case PrivilegeDrop::kNoSuchUser:
       spdlog::warn("running as root: [appliance] user \"{}\" does not exist", cfg.appliance.user);
       break;
-    case dns::PrivilegeDrop::kNotRoot:
+    case PrivilegeDrop::kNotRoot:
       break;
   }
 
@@ -103,15 +153,28 @@ int serve(const Config& cfg) {
   (*udp)->start(responder, **forwarder, clock);
   (*tcp)->start(responder, **forwarder, clock);
 
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (ec) return;
-    spdlog::info("stopping on signal {}", signo);
-    (*udp)->stop();
-    (*tcp)->stop();
-    io.stop();
-  });
+  // SIGHUP (forwarded by `pipgate run`): re-read the same file and apply the [dns] keys that
+  // change live; the names stay those the proxy has certificates for until a restart. `pipgate
+  // run` reports the keys that need one.
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        reload(cfg, responder);
+        wait_signal();
+        return;
+      }
+      spdlog::info("stopping on signal {}", signo);
+      (*udp)->stop();
+      (*tcp)->stop();
+      io.stop();
+    });
+  };
+  wait_signal();
   asio::co_spawn(io, report_stats(responder), asio::detached);
+  asio::co_spawn(io, publish_stats(responder, cfg.appliance.data_dir + "/dns-stats"),
+                 asio::detached);
 
   if (cfg.dns.upstream.empty()) spdlog::warn("no [dns] upstream: other names get SERVFAIL");
   if (!cfg.appliance.address) spdlog::warn("no [appliance] address: A queries get NODATA");

@@ -15,17 +15,21 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "admin/server.h"
 #include "app/supervisor.h"
 #include "certs/authority.h"
 #include "certs/leaf_store.h"
 #include "common/metric_names.h"
 #include "common/metrics.h"
+#include "common/privileges.h"
 #include "common/random.h"
 #include "proxy/access_log.h"
 #include "proxy/cache/fill_table.h"
@@ -126,6 +130,77 @@ std::string next_steps(const Config& cfg, const std::string& ca_pem_path) {
       ca_pem_path, first, https.port, https_addr, first, port);
 }
 
+namespace {
+
+// SIGHUP: re-reads the file pipgate started with, applies what changes live (is_reloadable) to
+// every proxy loop and, through the same signal, to pipgate-dns, and names the keys that need
+// a restart. Always compared with the running (startup) config, so a key that needs a restart
+// is reported on every reload until it has one.
+void reload_config(const Config& running, std::vector<std::unique_ptr<ProxyLoop>>& loops,
+                   Supervisor& supervisor) {
+  if (running.source.empty() || running.source.front() == '(') {
+    spdlog::info("SIGHUP: running on the embedded defaults; nothing to reload");
+    return;
+  }
+  auto fresh = load_config_file(running.source, LoadOptions{}, HostFacts::probe());
+  if (!fresh) {
+    spdlog::error("SIGHUP: {}; the running config stays as it is", fresh.error().detail);
+    return;
+  }
+  std::vector<std::string> applied, need_restart;
+  for (auto& key : changed_keys(running, *fresh))
+    (is_reloadable(key) ? applied : need_restart).push_back(std::move(key));
+  for (auto& loop : loops) loop->server->reconfigure(*fresh);
+  spdlog::set_level(spdlog::level::from_str(fresh->appliance.log_level));
+  supervisor.signal_all(SIGHUP);
+  auto list = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string("none") : fmt::format("{}", fmt::join(v, ", "));
+  };
+  spdlog::info("SIGHUP: reloaded {}; applied: {}", running.source, list(applied));
+  if (!need_restart.empty())
+    spdlog::warn("SIGHUP: these keys changed but need a restart of pipgate to apply: {}",
+                 list(need_restart));
+}
+
+// pipgate-dns's counters (its <data_dir>/dns-stats file) into this process's /metrics, as
+// counters that only grow: a restarted pipgate-dns starts from zero, which counts as new.
+asio::awaitable<void> import_dns_stats(std::string path) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  static constexpr std::pair<std::string_view, const char*> kResults[] = {
+      {"intercepted", kDnsIntercepted},
+      {"forwarded", kDnsForwarded},
+      {"cached", kDnsCached},
+      {"refused", kDnsRefused},
+      {"rate_limited", kDnsRateLimited},
+      {"servfail", kDnsServfail},
+      {"malformed", "malformed"}};
+  std::map<std::string, std::uint64_t, std::less<>> last;
+  for (;;) {
+    if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+      char name[64];
+      unsigned long long value = 0;
+      while (std::fscanf(f, "%63s %llu", name, &value) == 2) {
+        for (const auto& [key, label] : kResults) {
+          if (key != name) continue;
+          auto& seen = last[std::string(key)];
+          auto delta = value >= seen ? value - seen : value;
+          if (delta > 0)
+            metrics()
+                .counter(kDnsQueriesTotal, kDnsQueriesHelp, {{kLabelResult, label}})
+                .inc(delta);
+          seen = value;
+        }
+      }
+      std::fclose(f);
+    }
+    timer.expires_after(5s);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
+}  // namespace
+
 int run_appliance(const Config& cfg, const RunOptions& opts) {
   RealClock clock;
   SystemRandom random;
@@ -224,6 +299,18 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
     return 1;
   }
   Supervisor supervisor(io, clock);
+  // The admin socket of `pipgate status` and `pipgate cache ...`; bound before privileges drop.
+  auto children = [&] {
+    admin::AdminFigures f;
+    for (const auto& c : supervisor.status())
+      f.children.push_back({c.name, c.pid, c.running, c.restarts, c.last_exit});
+    return f;
+  };
+  admin::Server admin(io, cfg, {*store, clock, clock.monotonic_now(), children});
+  if (auto r = admin.start(); !r) {
+    spdlog::critical("admin: {}", r.error().detail);
+    return 1;
+  }
   std::string dns_exe =
       opts.dns_executable.empty() ? sibling_executable("pipgate-dns") : opts.dns_executable;
   if (dns_exe != "none") {
@@ -234,16 +321,59 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
     }
     supervisor.add(std::move(dns));
   }
+  // Every port is bound: from here on the appliance runs as [appliance] user, keeping only the
+  // right to bind ports (a SIGHUP may add a listener; pipgate-dns, restarted by the supervisor,
+  // binds :53 again). Its data, created as root on a first start, becomes its own first.
+  std::string stay_root_because;
+  if (::geteuid() == 0) {
+    if (auto ids = lookup_user(cfg.appliance.user); ids && ids->uid != 0) {
+      if (auto blocked = blocked_ancestor(cfg.appliance.data_dir, *ids)) {
+        stay_root_because = fmt::format(
+            "user {} cannot reach the data dir {} ({} is closed to it); move [appliance] "
+            "data_dir, e.g. to /var/lib/pipgate",
+            cfg.appliance.user, cfg.appliance.data_dir, *blocked);
+      } else if (auto r = chown_tree(cfg.appliance.data_dir, *ids); !r) {
+        spdlog::critical("{}", r.error().detail);
+        return 1;
+      }
+    }
+  }
+  auto dropped = stay_root_because.empty()
+                     ? drop_privileges(cfg.appliance.user, {.keep_bind_capability = true})
+                     : Result<PrivilegeDrop>(PrivilegeDrop::kNotRoot);
+  if (!stay_root_because.empty()) spdlog::warn("running as root: {}", stay_root_because);
+  if (!dropped) {
+    spdlog::critical("cannot drop root: {}", dropped.error().detail);
+    return 1;
+  }
+  switch (*dropped) {
+    case PrivilegeDrop::kDropped:
+      spdlog::info("running as user {} (CAP_NET_BIND_SERVICE kept)", cfg.appliance.user);
+      break;
+    case PrivilegeDrop::kNoSuchUser:
+      if (auto ids = lookup_user(cfg.appliance.user); ids && ids->uid == 0) {
+        spdlog::info("running as root, as [appliance] user says");
+        break;
+      }
+      spdlog::warn(
+          "running as root: [appliance] user \"{}\" does not exist (create it, e.g. "
+          "adduser --system --group {})",
+          cfg.appliance.user, cfg.appliance.user.empty() ? "pipgate" : cfg.appliance.user);
+      break;
+    case PrivilegeDrop::kNotRoot:
+      break;
+  }
   supervisor.start();
 
   asio::co_spawn(io, renew_leaves(leaves, clock), asio::detached);
+  asio::co_spawn(io, import_dns_stats(cfg.appliance.data_dir + "/dns-stats"), asio::detached);
 
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        spdlog::warn("SIGHUP: live reload is not supported yet; restart pipgate to apply changes");
+        reload_config(cfg, proxy_loops, supervisor);
         wait_signal();
         return;
       }
@@ -255,6 +385,7 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
             co_await stop_proxy_loops(proxy_loops, 5s);
             co_await supervisor.stop(5s);
             web.stop();
+            admin.stop();
             io.stop();
           },
           asio::detached);

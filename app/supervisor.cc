@@ -21,6 +21,8 @@ struct Supervisor::Child {
   pid_t pid = -1;
   MonotonicTime started{};
   int consecutive_failures = 0;
+  int restarts = 0;
+  std::string last_exit;
   asio::steady_timer restart_timer;
 };
 
@@ -104,6 +106,7 @@ void Supervisor::reap() {
       std::string how = WIFEXITED(status)
                             ? fmt::format("exited with status {}", WEXITSTATUS(status))
                             : fmt::format("killed by signal {}", WTERMSIG(status));
+      c->last_exit = how;
       if (stopping_) {
         spdlog::info("{}: stopped ({})", c->spec.name, how);
         continue;
@@ -114,7 +117,9 @@ void Supervisor::reap() {
       spdlog::warn("{}: {}; restarting in {} ms", c->spec.name, how, delay.count());
       c->restart_timer.expires_after(delay);
       c->restart_timer.async_wait([this, child = c.get()](const boost::system::error_code& ec) {
-        if (!ec && !stopping_ && child->pid < 0) spawn(*child);
+        if (ec || stopping_ || child->pid >= 0) return;
+        ++child->restarts;
+        spawn(*child);
       });
     }
   }
@@ -123,6 +128,14 @@ void Supervisor::reap() {
 void Supervisor::signal_all(int sig) {
   for (auto& c : children_)
     if (c->pid > 0) ::kill(c->pid, sig);
+}
+
+std::vector<ChildStatus> Supervisor::status() const {
+  std::vector<ChildStatus> out;
+  out.reserve(children_.size());
+  for (const auto& c : children_)
+    out.push_back({c->spec.name, c->pid, c->pid > 0, c->restarts, c->last_exit});
+  return out;
 }
 
 asio::awaitable<void> Supervisor::stop(std::chrono::milliseconds grace) {

@@ -27,6 +27,17 @@ struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] is the executable path
 };
 
+// One child as `pipgate status` shows it.
+struct ChildStatus {
+  std::string name;
+  pid_t pid = -1;        // -1 while not running
+  bool running = false;  // started and not yet reaped
+  int restarts = 0;      // starts after the first (each one followed an unexpected exit)
+  // How the last run ended, e.g. "exited with status 1" or "killed by signal 9"; empty if it
+  // never ended.
+  std::string last_exit;
+};
+
 class Supervisor {
  public:
   Supervisor(boost::asio::io_context& io, const Clock& clock);
@@ -42,6 +53,8 @@ class Supervisor {
   boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
   // Sends `sig` to every running child (SIGHUP for reload).
   void signal_all(int sig);
+  // Every added child, in the order added. Call on the io_context's thread.
+  std::vector<ChildStatus> status() const;
 
   // Restart delay after the n-th consecutive quick failure: 0.5 s doubling up to 30 s. A child
   // that stayed up for a minute starts over at 0.5 s. Pure, for tests.

@@ -643,4 +643,62 @@ std::string render_config(const Config& cfg) {
   return out.str() + "\n";
 }
 
+bool is_reloadable(std::string_view key) {
+  static constexpr std::string_view kKeys[] = {
+      "[appliance] address",
+      "[appliance] address6",
+      "[appliance] log_level",
+      "[dns] allow",
+      "[dns] ttl",
+      "[dns] cache_entries",
+      "[dns] cache_min_ttl",
+      "[dns] cache_max_ttl",
+      "[dns] cache_max_negative_ttl",
+      "[dns] rate_limit",
+      "[dns] rate_limit_burst",
+      "[dns] max_udp_size",
+      "[proxy] max_connections",
+      "[proxy] max_connections_per_client",
+      "[proxy] tls_handshake_timeout",
+      "[proxy] header_timeout",
+      "[proxy] client_idle_timeout",
+      "[proxy] header_limit",
+      "[proxy] h2_max_concurrent_streams",
+      "[proxy] upstream_connect_timeout",
+      "[proxy] upstream_first_byte_timeout",
+      "[proxy] upstream_read_timeout",
+      "[proxy] upstream_idle_timeout",
+      "[cache] max_stale",
+      "[cache] index_ttl",
+      "[cache] negative_ttl",
+      "[cache] redirect_ttl",
+      "[cache] honor_client_revalidate",
+      "[cache] fill_without_clients",
+  };
+  return std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys);
+}
+
+std::vector<std::string> changed_keys(const Config& before, const Config& after) {
+  // Compared in their rendered form: one definition of every key's effective value.
+  auto a = toml::parse(render_config(before));
+  auto b = toml::parse(render_config(after));
+  std::vector<std::string> changed;
+  for (auto&& [table, node] : a) {
+    const auto* ta = node.as_table();
+    const auto* tb = b[table].as_table();
+    if (!ta || !tb) continue;
+    for (auto&& [key, value] : *ta) {
+      const auto* other = tb->get(key);
+      std::ostringstream x, y;
+      if (other) {
+        x << toml::toml_formatter(toml::table{{"v", value}});
+        y << toml::toml_formatter(toml::table{{"v", *other}});
+      }
+      if (!other || x.str() != y.str())
+        changed.push_back(fmt::format("[{}] {}", table.str(), key.str()));
+    }
+  }
+  return changed;
+}
+
 }  // namespace pipgate

@@ -185,6 +185,16 @@ std::string default_data_dir();
                                                 const LoadOptions& opts, const HostFacts& host);
 
 // The effective config as TOML that load_config_string accepts again (derived values included).
+// The keys whose effective values differ between two configs, as "[table] key", sorted (what
+// a reload must apply or report).
+std::vector<std::string> changed_keys(const Config& before, const Config& after);
+
+// Whether a running appliance applies `key` ("[table] key") on SIGHUP: [proxy] limits and
+// timeouts, [cache] policy, [dns] allow/ttl/answer cache/rate limits/UDP size, the answered
+// addresses and the log level. Every other key (listeners, names, resolvers, paths, the store's
+// size, the user) needs a restart, and a reload says so.
+bool is_reloadable(std::string_view key);
+
 std::string render_config(const Config& cfg);
 
 // "20GiB", "500MB", "1.5GB", "4096" → bytes. kInvalidInput with what is allowed.

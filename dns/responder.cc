@@ -283,6 +283,12 @@ ResponderOptions ResponderOptions::from(const Config& cfg) {
   return o;
 }
 
+void Responder::reconfigure(ResponderOptions options) {
+  auto stats = stats_;
+  *this = Responder(std::move(options));
+  stats_ = stats;
+}
+
 Responder::Responder(ResponderOptions options)
     : options_(std::move(options)), limiter_(options_.rate_limit), cache_(options_.cache) {
   for (const std::string& name : options_.intercept) {

@@ -114,6 +114,10 @@ class Responder {
   // any answer. A usable reply is stored in the AnswerCache. Always returns an Answer.
   Outcome complete(const Forward& forward, const Result<Bytes>& reply, MonotonicTime now);
 
+  // New options from a reloaded config (SIGHUP): the answer templates and the rate limiter are
+  // rebuilt; the answer cache is emptied (its TTL clamps may have changed); counters stay.
+  void reconfigure(ResponderOptions options);
+
   const ResponderStats& stats() const { return stats_; }
   AnswerCache& cache() { return cache_; }
   const AnswerCache& cache() const { return cache_; }

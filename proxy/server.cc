@@ -4,13 +4,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <exception>
 #include <map>
 #include <optional>
 
 #include "certs/leaf_store.h"
 #include "common/asio_address.h"
+#include "common/tcp_listener.h"
 #include "proxy/cache/cache_backend.h"
 #include "proxy/h1_session.h"
 #include "proxy/h2_session.h"
@@ -29,8 +30,6 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-
-using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 // What stop() needs of a live connection.
 struct Connection {
@@ -194,19 +193,9 @@ Result<> Server::start() {
 
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   for (const auto& ep : s.opts.listen) {
-    tcp::endpoint endpoint(to_asio(ep.address), ep.port);
-    auto a = std::make_unique<tcp::acceptor>(s.io);
-    error_code ec;
-    a->open(endpoint.protocol(), ec);
-    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) a->set_option(ReusePort(true), ec);
-    if (!ec && endpoint.address().is_v6()) a->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) a->bind(endpoint, ec);
-    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-      return make_error(Errc::kUnavailable,
-                        "[proxy] listen " + ep.to_string() + ": cannot listen: " + ec.message());
-    acceptors.push_back(std::move(a));
+    auto a = listen_tcp(s.io, ep, {.reuse_port = true, .config_key = "[proxy] listen"});
+    if (!a) return std::unexpected(a.error());
+    acceptors.push_back(std::move(*a));
   }
   s.acceptors = std::move(acceptors);
   for (auto& a : s.acceptors) {
@@ -240,6 +229,28 @@ asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
       if (!co_await s->drained.wait_until(hard)) break;
   }
   if (s->client) s->client->close_all();
+}
+
+void Server::reconfigure(const Config& cfg) {
+  asio::post(state_->io, [s = state_, proxy = cfg.proxy, cache = cfg.cache] {
+    // Listeners, names, resolvers and the store stay as started: only these fields change, on
+    // the loop that reads them, between two requests.
+    auto& o = s->opts;
+    o.max_connections = proxy.max_connections;
+    o.max_connections_per_client = proxy.max_connections_per_client;
+    o.tls_handshake_timeout = proxy.tls_handshake_timeout;
+    o.header_timeout = proxy.header_timeout;
+    o.client_idle_timeout = proxy.client_idle_timeout;
+    o.header_limit_bytes = proxy.header_limit_bytes;
+    o.h2_max_concurrent_streams = proxy.h2_max_concurrent_streams;
+    o.upstream_connect_timeout = proxy.upstream_connect_timeout;
+    o.upstream_first_byte_timeout = proxy.upstream_first_byte_timeout;
+    o.upstream_read_timeout = proxy.upstream_read_timeout;
+    o.upstream_idle_timeout = proxy.upstream_idle_timeout;
+    auto max_size = o.cache.max_size_bytes;  // the store's budget is fixed at open
+    o.cache = cache;
+    o.cache.max_size_bytes = max_size;
+  });
 }
 
 std::vector<Endpoint> Server::local_endpoints() const {

@@ -67,6 +67,12 @@ class Server {
   // progress), waits up to `grace`, then closes what is left. Safe to call once, after start().
   boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
+  // Applies the keys of `cfg` that change on a live server (SIGHUP): [proxy] limits and
+  // timeouts and [cache] policy, for new connections and requests; connections in flight keep
+  // going. Thread-safe: the change is posted to the server's io_context. Keys that need a
+  // restart are the caller's to report (is_reloadable() in common/config.h).
+  void reconfigure(const Config& cfg);
+
   // The bound addresses (a port 0 in the config becomes the one the kernel chose).
   std::vector<Endpoint> local_endpoints() const;
 

@@ -50,7 +50,11 @@ Result<EvictionReport> Store::evict() { return db_->evict(); }
 
 Result<void> Store::flush_access_times() { return db_->flush_access_times(); }
 
-Result<VerifyReport> Store::verify() { return db_->verify(); }
+Result<VerifyReport> Store::verify() { return db_->verify({}); }
+
+Result<VerifyReport> Store::verify(const std::function<bool(const VerifyProgress&)>& progress) {
+  return db_->verify(progress);
+}
 
 Result<void> Store::for_each(const std::function<bool(const ObjectMeta&)>& visit) {
   return db_->for_each(visit);

@@ -62,6 +62,15 @@ struct VerifyReport {
   std::vector<std::string> corrupt;
 };
 
+// How far a verify() is, passed to its progress function.
+struct VerifyProgress {
+  std::uint64_t checked = 0;  // objects re-hashed (or found undecodable) so far
+  // Objects when verify began: a snapshot, since commits and evictions go on meanwhile.
+  std::uint64_t total = 0;
+  std::uint64_t bytes = 0;    // body bytes re-hashed so far
+  std::uint64_t corrupt = 0;  // corrupt objects found (and deleted) so far
+};
+
 class Store {
  public:
   // Opens or creates the database at options.path. Errors: kConfig when the directory holds a
@@ -108,6 +117,12 @@ class Store {
   // Re-hashes every committed object, compares size and BLAKE2b-256 with what commit recorded,
   // and deletes the ones that differ. Reads the whole data set: for maintenance, not startup.
   [[nodiscard]] Result<VerifyReport> verify();
+  // The same, calling `progress` on the calling thread after each object and every 16 MiB
+  // hashed within a large one. When it returns false, verify stops before the next object and
+  // returns the report so far (checked < total): how a caller cancels a long run.
+  //   store.verify([&](const VerifyProgress& p) { show(p.checked, p.total); return !cancelled; });
+  [[nodiscard]] Result<VerifyReport> verify(
+      const std::function<bool(const VerifyProgress&)>& progress);
 
   // Calls `visit` for each committed object in key order until it returns false. Takes no
   // lock: objects committed or removed meanwhile may or may not be visited.

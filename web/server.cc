@@ -6,7 +6,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -22,6 +21,7 @@
 #include <optional>
 
 #include "common/asio_address.h"
+#include "common/tcp_listener.h"
 #include "web/ca_downloads.h"
 #include "web/onboarding_page.h"
 #include "web/site.h"
@@ -212,18 +212,9 @@ Result<> Server::start() {
 
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   for (const auto& ep : s.cfg.web.listen) {
-    tcp::endpoint endpoint(to_asio(ep.address), ep.port);
-    auto a = std::make_unique<tcp::acceptor>(s.io);
-    error_code ec;
-    a->open(endpoint.protocol(), ec);
-    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && endpoint.address().is_v6()) a->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) a->bind(endpoint, ec);
-    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-      return make_error(Errc::kUnavailable,
-                        "[web] listen " + ep.to_string() + ": cannot listen: " + ec.message());
-    acceptors.push_back(std::move(a));
+    auto a = listen_tcp(s.io, ep, {.config_key = "[web] listen"});
+    if (!a) return std::unexpected(a.error());
+    acceptors.push_back(std::move(*a));
   }
   // The page's commands name the port actually bound (a configured 0 is the kernel's choice).
   Config bound = s.cfg;

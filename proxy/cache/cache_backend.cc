@@ -78,7 +78,6 @@ CacheBackend::CacheBackend(upstream::Client& client, store::Store& store, FillTa
       fills_(fills),
       opts_(opts),
       clock_(clock),
-      policy_(PolicyOptions::from(opts.cache)),
       pass_through_(client) {}
 
 asio::awaitable<Response> CacheBackend::pass(const Route& route, Request req,
@@ -99,6 +98,8 @@ asio::awaitable<Response> CacheBackend::pass(const Route& route, Request req,
 asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
                                                 std::shared_ptr<BodyPipe> body) {
   auto ex = co_await asio::this_coro::executor;
+  // Read per request: a SIGHUP may change [cache] on this loop between requests.
+  const PolicyOptions policy = PolicyOptions::from(opts_.cache);
   Resource resource = classify(route.host, req.path);
   bool get_or_head = req.method == "GET" || req.method == "HEAD";
   if (resource.kind == ResourceKind::kUncached || !get_or_head || body || req.has_body)
@@ -145,7 +146,7 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
     auto reader = store_.join(key);
     if (!reader) return std::nullopt;  // committed (or aborted) meanwhile: look again
     auto stored = from_store_head(reader->head());
-    auto age = freshness(resource, stored, clock_.system_now(), clock_.system_now(), policy_).age;
+    auto age = freshness(resource, stored, clock_.system_now(), clock_.system_now(), policy).age;
     AnswerPlan plan = plan_answer({req, resource, stored, reader->size_bytes(), resource.digest_hex,
                                    age, CacheStatus::kMiss});
     Response r;
@@ -180,10 +181,10 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
     }
     std::optional<Freshness> fresh;
     if (meta) {
-      fresh = freshness(resource, from_store_head(meta->head), meta->validated, now, policy_);
+      fresh = freshness(resource, from_store_head(meta->head), meta->validated, now, policy);
       // After this request's own revalidation or fill, what is stored is the answer.
       if (revalidated || filled ||
-          decide(resource, *fresh, req.headers, policy_) == Action::kServe) {
+          decide(resource, *fresh, req.headers, policy) == Action::kServe) {
         auto status = filled        ? CacheStatus::kMiss
                       : revalidated ? CacheStatus::kRevalidated
                                     : CacheStatus::kHit;
@@ -231,7 +232,7 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
         continue;
       case FillOutcome::kUpstreamFailed: {
         auto error = claim.fill->error().value_or(Error{Errc::kUnavailable, "upstream failed"});
-        if (meta && fresh && may_serve_stale(*fresh, policy_)) {
+        if (meta && fresh && may_serve_stale(*fresh, policy)) {
           if (claim.leader && claim.fill->leader_response && claim.fill->leader_response->body)
             claim.fill->leader_response->body->cancel();  // the 5xx body goes unread
           spdlog::info("cache: {}: serving stale copy ({} s past fresh): {}", key,
@@ -257,6 +258,10 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
         }
         co_return co_await pass(route, std::move(req), nullptr, resource);
       case FillOutcome::kPending: {
+        // Upstream is too slow to even answer: as good as down for a stored page.
+        if (meta && fresh && may_serve_stale(*fresh, policy))
+          if (auto r = serve_committed(*meta, CacheStatus::kStale, fresh->age))
+            co_return std::move(*r);
         auto r = error_response(
             ex, Error{Errc::kUnavailable, "timed out waiting for the upstream answer of " + key});
         r.project = resource.project;

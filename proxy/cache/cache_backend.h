@@ -42,7 +42,6 @@ class CacheBackend final : public Backend {
   FillTable& fills_;
   const ProxyOptions& opts_;
   const Clock& clock_;
-  PolicyOptions policy_;
   PassThrough pass_through_;
 };
 

@@ -701,8 +701,20 @@ Result<void> Database::for_each(const std::function<bool(const ObjectMeta&)>& vi
   return {};
 }
 
-Result<VerifyReport> Database::verify() {
+Result<VerifyReport> Database::verify(const std::function<bool(const VerifyProgress&)>& progress) {
+  // Progress within a large object too: a 1 GiB wheel takes seconds to re-hash.
+  constexpr std::uint64_t kProgressBytes = 16 << 20;
   VerifyReport report;
+  VerifyProgress at;
+  {
+    std::lock_guard lock(mu_);
+    at.total = objects_;
+  }
+  const auto tell = [&] {
+    at.checked = report.checked;
+    at.corrupt = report.corrupt.size();
+    return !progress || progress(at);
+  };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   std::string chunk;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -717,11 +729,13 @@ Result<VerifyReport> Database::verify() {
       batch.Delete(meta_, key);
       if (auto w = write(batch, "drop corrupt record"); !w) return std::unexpected(w.error());
       report.corrupt.push_back(key);
+      if (!tell()) return report;
       continue;
     }
     pin(rec->meta.version);
     Blake2b256 hasher;
     std::uint64_t seen = 0;
+    std::uint64_t told = 0;
     bool ok = true;
     for (std::uint64_t i = 0; ok && i < rec->chunk_count(); ++i) {
       auto got = get_chunk(rec->meta.version, static_cast<std::uint32_t>(i), chunk);
@@ -735,17 +749,28 @@ Result<VerifyReport> Database::verify() {
       }
       hasher.update(chunk);
       seen += chunk.size();
+      at.bytes += chunk.size();
+      // A mid-object report only informs (this object is not checked yet); a stop request
+      // is honoured at the object's end, where tell() asks again.
+      if (progress && seen - told >= kProgressBytes) {
+        told = seen;
+        at.checked = report.checked - 1;
+        at.corrupt = report.corrupt.size();
+        progress(at);
+      }
     }
     unpin(rec->meta.version);
     ok = ok && seen == rec->meta.size_bytes && hasher.finish() == rec->meta.digest;
-    if (ok) continue;
-    report.corrupt.push_back(key);
-    std::lock_guard lock(mu_);
-    auto current = get_record(key);
-    if (!current) return std::unexpected(current.error());
-    if (*current && (*current)->meta.version == rec->meta.version) {
-      if (auto r = remove_locked(**current); !r) return std::unexpected(r.error());
+    if (!ok) {
+      report.corrupt.push_back(key);
+      std::lock_guard lock(mu_);
+      auto current = get_record(key);
+      if (!current) return std::unexpected(current.error());
+      if (*current && (*current)->meta.version == rec->meta.version) {
+        if (auto r = remove_locked(**current); !r) return std::unexpected(r.error());
+      }
     }
+    if (!tell()) return report;
   }
   if (!it->status().ok()) return std::unexpected(to_error(it->status(), "scan meta"));
   return report;

@@ -36,6 +36,7 @@ class Status;
 namespace pipgate::store {
 struct EvictionReport;
 struct VerifyReport;
+struct VerifyProgress;
 }  // namespace pipgate::store
 
 namespace pipgate::store::internal {
@@ -81,7 +82,9 @@ class Database {
   [[nodiscard]] Result<ObjectMeta> update_head(std::string_view key, std::uint64_t version,
                                                ResponseHead head);
   [[nodiscard]] Result<void> for_each(const std::function<bool(const ObjectMeta&)>& visit);
-  [[nodiscard]] Result<VerifyReport> verify();
+  // `progress` may be empty; see Store::verify.
+  [[nodiscard]] Result<VerifyReport> verify(
+      const std::function<bool(const VerifyProgress&)>& progress);
   [[nodiscard]] Result<void> compact();
   [[nodiscard]] Result<void> flush();
   StoreStats stats();

@@ -37,6 +37,34 @@ wait_until() {
   done
 }
 
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# pipgate_config FILE DATA_DIR DNS_LISTEN HTTPS_LISTEN WEB_LISTEN [EXTRA_TOML]: the config the app
+# tests run `pipgate run` with: answers 192.0.2.10, upstream DNS down (127.0.0.1:9, fast timeout).
+pipgate_config() {
+  cat >"$1" <<CONF
+[appliance]
+address = "192.0.2.10"
+data_dir = "$2"
+log_level = "debug"
+${6:-}
+[dns]
+listen = ["$3"]
+upstream = ["127.0.0.1:9"]
+upstream_timeout = "200ms"
+upstream_attempts = 1
+${7:-}
+[proxy]
+listen = ["$4"]
+${8:-}
+[web]
+listen = ["$5"]
+CONF
+}
+
 # finish [LOG]: the summary line; on failure, the tail of LOG if given.
 finish() {
   echo "$PASSED passed, $FAILED failed"

@@ -5,7 +5,7 @@ set -uo pipefail
 root="$1"
 cd "$root"
 hits="$(grep -rnE '(system_clock|steady_clock|high_resolution_clock)::now\(|\btime\(nullptr\)|\btime\(NULL\)|clock_gettime\(|gettimeofday\(' \
-  --include='*.cc' --include='*.h' common certs dns proxy store web app 2>/dev/null \
+  --include='*.cc' --include='*.h' common certs dns proxy store web admin app 2>/dev/null \
   | grep -v '^common/clock\.cc:' || true)"
 if [ -n "$hits" ]; then
   echo "Clock read outside RealClock (inject a Clock& or take \`now\` as a parameter):"

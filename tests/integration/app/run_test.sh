@@ -7,28 +7,11 @@ pipgate="$1"
 pipgate_dns="$2"
 cd "$WORK"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 dns_port="$(free_port)"
 https_port="$(free_port)"
 web_port="$(free_port)"
-cat >cfg.toml <<CONF
-[appliance]
-address = "192.0.2.10"
-data_dir = "$WORK/data"
-log_level = "debug"
-[dns]
-listen = ["127.0.0.1:$dns_port"]
-upstream = ["127.0.0.1:9"]
-upstream_timeout = "200ms"
-upstream_attempts = 1
-[proxy]
-listen = ["127.0.0.1:$https_port"]
-[web]
-listen = ["127.0.0.1:$web_port"]
-CONF
-
+pipgate_config cfg.toml "$WORK/data" "127.0.0.1:$dns_port" "127.0.0.1:$https_port" \
+  "127.0.0.1:$web_port"
 start() {  # start LOG [extra args]: pipgate run in the background
   local log="$1"; shift
   "$pipgate" run --config cfg.toml "$@" >"$log" 2>&1 &
@@ -83,6 +66,11 @@ metrics="$(curl -s --max-time 10 "http://127.0.0.1:$web_port/metrics")"
 expect "/metrics counts the gateway errors as cache misses" \
   contains "$metrics" 'pipgate_http_requests_total{cache="miss",host="pypi.org",status="50'
 expect "/metrics reports the store" contains "$metrics" "pipgate_store_budget_bytes"
+dns_counted() {
+  curl -s --max-time 5 "http://127.0.0.1:$web_port/metrics" \
+    | grep -Eq '^pipgate_dns_queries_total\{result="intercepted"\} [1-9]'
+}
+expect "/metrics counts pipgate-dns's intercepted answers" wait_until 20 dns_counted
 
 # The supervisor restarts pipgate-dns when it dies.
 child="$(pgrep -P "$PID" -f pipgate-dns | head -1)"

@@ -84,6 +84,7 @@ unit=tree/usr/lib/systemd/system/pipgate.service
 has() { grep -qx "$1" "$unit"; }
 for line in "User=pipgate" "Group=pipgate" \
             "ExecStart=/usr/bin/pipgate run --config /etc/pipgate/pipgate.toml" \
+            "ExecReload=/bin/kill -HUP \$MAINPID" \
             "AmbientCapabilities=CAP_NET_BIND_SERVICE" "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" \
             "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
             "PrivateDevices=yes" "StateDirectory=pipgate" "StateDirectoryMode=0700" "UMask=0077" \
@@ -102,6 +103,8 @@ expect "the sysusers entry makes pipgate with home /var/lib/pipgate, no shell" \
 # host's targets beside it, since a start job needs sysinit.target and friends. Any output is a
 # warning (an unknown or misspelt key is only a warning), so there must be none.
 mkdir -p verify && cp -a tree/. verify/
+# ExecReload= runs /bin/kill: give the tree one (merged /usr, as Debian 12 has it).
+mkdir -p verify/usr/bin && cp /usr/bin/kill verify/usr/bin/ && ln -sfn usr/bin verify/bin
 cp -a /usr/lib/systemd/system/*.target verify/usr/lib/systemd/system/ 2>/dev/null || \
   cp -a /lib/systemd/system/*.target verify/usr/lib/systemd/system/
 verify_out="$(systemd-analyze verify --root="$WORK/verify" pipgate.service 2>&1)"

@@ -238,3 +238,30 @@ TEST(Duration, ParseTable) {
 
 }  // namespace
 }  // namespace pipgate
+
+namespace pipgate {
+namespace {
+
+// A reload names exactly the keys whose effective values changed, and knows which of them a
+// running appliance applies.
+TEST(Config, ChangedKeysAndWhatReloads) {
+  auto a = load("[dns]\nttl = \"60s\"\n[cache]\nmax_stale = \"unlimited\"\n");
+  auto b = load(
+      "[dns]\nttl = 60\nlisten = [\"127.0.0.1:53\"]\n[cache]\nmax_stale = \"7d\"\n"
+      "[proxy]\nheader_timeout = \"3s\"\n");
+  ASSERT_TRUE(a && b);
+  // "60s" and 60 are the same ttl; the default upstream follows the new listen address (the
+  // 127.0.0.53 of resolv.conf would now be this appliance).
+  std::vector<std::string> want = {"[cache] max_stale", "[dns] listen", "[dns] upstream",
+                                   "[proxy] header_timeout"};
+  EXPECT_EQ(changed_keys(*a, *b), want);
+  EXPECT_TRUE(changed_keys(*a, *a).empty());
+  EXPECT_FALSE(is_reloadable("[dns] listen"));
+  EXPECT_TRUE(is_reloadable("[proxy] header_timeout"));
+  EXPECT_TRUE(is_reloadable("[cache] max_stale"));
+  EXPECT_FALSE(is_reloadable("[cache] max_size"));
+  EXPECT_FALSE(is_reloadable("[dns] intercept"));
+}
+
+}  // namespace
+}  // namespace pipgate

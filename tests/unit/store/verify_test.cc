@@ -69,5 +69,64 @@ TEST_F(Verify, ReportsAndDeletesDamagedObjects) {
   EXPECT_TRUE(again->corrupt.empty());
 }
 
+TEST_F(Verify, ReportsProgressAfterEachObject) {
+  open();
+  std::uint64_t sizes = 0;
+  for (int i = 0; i < 4; ++i)
+    sizes += put("k" + std::to_string(i), pattern(5000 + i, i)).size_bytes;
+  std::vector<VerifyProgress> seen;
+  auto report = store->verify([&](const VerifyProgress& p) {
+    seen.push_back(p);
+    return true;
+  });
+  PIPGATE_ASSERT_OK(report);
+  EXPECT_EQ(report->checked, 4u);
+  ASSERT_EQ(seen.size(), 4u);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(seen[i].checked, i + 1);
+    EXPECT_EQ(seen[i].total, 4u);
+    EXPECT_EQ(seen[i].corrupt, 0u);
+    if (i > 0) {
+      EXPECT_GT(seen[i].bytes, seen[i - 1].bytes);
+    }
+  }
+  EXPECT_EQ(seen.back().bytes, sizes);
+}
+
+TEST_F(Verify, ProgressCountsCorruptObjects) {
+  open();
+  auto bad = put("a-bad", pattern(10000, 1));
+  put("b-good", pattern(10000, 2));
+  damage_db(*this, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*,
+                       rocksdb::ColumnFamilyHandle* chunks) {
+    ASSERT_TRUE(db->Put({}, chunks, internal::chunk_key(bad.version, 0), pattern(4096, 7)).ok());
+  });
+  open();
+  std::vector<VerifyProgress> seen;
+  auto report = store->verify([&](const VerifyProgress& p) {
+    seen.push_back(p);
+    return true;
+  });
+  PIPGATE_ASSERT_OK(report);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].corrupt, 1u);  // keys in order: a-bad first
+  EXPECT_EQ(seen[1].corrupt, 1u);
+  EXPECT_EQ(report->corrupt, std::vector<std::string>{"a-bad"});
+}
+
+TEST_F(Verify, StopsWhenProgressSaysSo) {
+  open();
+  for (int i = 0; i < 6; ++i) put("k" + std::to_string(i), pattern(3000, i));
+  auto report = store->verify([](const VerifyProgress& p) { return p.checked < 2; });
+  PIPGATE_ASSERT_OK(report);
+  EXPECT_EQ(report->checked, 2u);
+  EXPECT_TRUE(report->corrupt.empty());
+  EXPECT_EQ(store->stats().objects, 6u);  // stopping deletes nothing
+  auto all = store->verify();             // the old overload: no progress, runs to the end
+  PIPGATE_ASSERT_OK(all);
+  EXPECT_EQ(all->checked, 6u);
+}
+
 }  // namespace
 }  // namespace pipgate::store::testing
