@@ -1,5 +1,6 @@
 #include "proxy/cache/body_sources.h"
 
+#include <spdlog/spdlog.h>
 #include <zlib.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,8 +22,27 @@ namespace {
 // Read size from the store: one chunk's worth, so a committed object is one read per chunk.
 constexpr std::size_t kReadBytes = 256 * 1024;
 
+// Copies `from` into `to` until `from` ends.
+asio::awaitable<void> relay(BodyPipe& from, BodyPipe& to) {
+  for (;;) {
+    auto chunk = co_await from.read(MonotonicTime::max());
+    if (!chunk) {
+      to.fail(chunk.error());
+      co_return;
+    }
+    if (!*chunk) {
+      to.finish();
+      co_return;
+    }
+    if (!co_await to.write(std::move(**chunk))) {
+      from.cancel();
+      co_return;
+    }
+  }
+}
+
 asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectReader reader,
-                                  std::function<void()> on_end) {
+                                  std::function<void()> on_end, ResumeFn resume) {
   struct OnEnd {
     std::function<void()> f;
     ~OnEnd() {
@@ -32,15 +52,39 @@ asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectR
   auto ex = co_await asio::this_coro::executor;
   for (;;) {
     if (pipe->is_cancelled()) co_return;
-    std::string chunk(kReadBytes, '\0');
-    auto n = reader.read(
-        std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(chunk.data()), chunk.size()));
+    // No larger than what is left of the object (a 2 KiB page must not cost a 256 KiB buffer),
+    // and not zero-filled first: read() overwrites it.
+    std::size_t want = kReadBytes;
+    if (auto size = reader.size_bytes())
+      want =
+          *size > reader.position()
+              ? static_cast<std::size_t>(std::min<std::uint64_t>(want, *size - reader.position()))
+              : 0;
+    std::string chunk;
+    Result<std::size_t> n = 0;
+    chunk.resize_and_overwrite(want, [&](char* p, std::size_t len) {
+      n = reader.read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(p), len));
+      return n ? *n : 0;
+    });
+    if (!n && n.error().code == Errc::kNoSpace && resume) {
+      auto offset = reader.position();
+      spdlog::warn(
+          "cache: the store ran out of space during a fill; the rest of the body (from "
+          "byte {}) comes straight from upstream",
+          offset);
+      auto rest = co_await resume(offset);
+      if (!rest) {
+        pipe->fail(rest.error());
+        co_return;
+      }
+      co_await relay(**rest, *pipe);
+      co_return;
+    }
     if (!n) {
       pipe->fail(n.error());
       co_return;
     }
     if (*n > 0) {
-      chunk.resize(*n);
       if (!co_await pipe->write(std::move(chunk))) co_return;
       continue;
     }
@@ -110,9 +154,10 @@ asio::awaitable<void> pump_gunzip(std::shared_ptr<BodyPipe> in, std::shared_ptr<
 }  // namespace
 
 std::shared_ptr<BodyPipe> stream_object(asio::any_io_executor ex, store::ObjectReader reader,
-                                        std::size_t buffer_bytes, std::function<void()> on_end) {
+                                        std::size_t buffer_bytes, std::function<void()> on_end,
+                                        ResumeFn resume) {
   auto pipe = std::make_shared<BodyPipe>(ex, buffer_bytes);
-  asio::co_spawn(ex, pump_object(pipe, std::move(reader), std::move(on_end)),
+  asio::co_spawn(ex, pump_object(pipe, std::move(reader), std::move(on_end), std::move(resume)),
                  internal::log_exception("cache: stream object"));
   return pipe;
 }

@@ -7,23 +7,34 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
+#include "common/result.h"
 #include "proxy/body_pipe.h"
 #include "store/object_reader.h"
 
 namespace pipgate::proxy::cache {
 
+// Where the rest of a body comes from when the store can no longer hold it (disk full during a
+// fill): a pipe of the body's bytes from `offset` to the end of what the client was promised,
+// fetched straight from upstream.
+using ResumeFn =
+    std::function<boost::asio::awaitable<Result<std::shared_ptr<BodyPipe>>>(std::uint64_t offset)>;
+
 // Streams `reader` into a new pipe on `ex`. A live reader's bytes arrive as the writer (on
-// another thread, maybe) stores them; its failure (upstream died, digest mismatch, disk full)
-// fails the pipe, so the client never sees an incomplete body as complete. `on_end` (optional)
-// runs on `ex` when the stream ends in any way.
+// another thread, maybe) stores them; its failure (upstream died, digest mismatch) fails the
+// pipe, so the client never sees an incomplete body as complete. When the writer failed for
+// lack of space and `resume` is given, the rest comes from `resume` instead (X-Cache: PASS
+// semantics: the client still gets its file). `on_end` (optional) runs on `ex` when the stream
+// ends in any way.
 std::shared_ptr<BodyPipe> stream_object(boost::asio::any_io_executor ex, store::ObjectReader reader,
-                                        std::size_t buffer_bytes,
-                                        std::function<void()> on_end = {});
+                                        std::size_t buffer_bytes, std::function<void()> on_end = {},
+                                        ResumeFn resume = {});
 
 // Decodes the gzip body read from `in` into a new pipe on `ex`. Corrupt gzip fails the pipe.
 std::shared_ptr<BodyPipe> gunzip(boost::asio::any_io_executor ex, std::shared_ptr<BodyPipe> in,

@@ -159,9 +159,19 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
       if (!ranged) return std::nullopt;
       *reader = std::move(*ranged);
     }
+    // Files only: their bytes from any offset are the same (immutable), so a fill the disk
+    // cannot hold finishes for its readers by a range request upstream.
+    ResumeFn resume;
+    if (resource.kind == ResourceKind::kFile && r.head.content_length) {
+      auto end = plan.offset + *r.head.content_length;  // one past the last byte promised
+      resume = [this, route, req, resource, end](std::uint64_t from) {
+        return fetch_rest(route, req, resource, from, end);
+      };
+    }
     fill->readers.fetch_add(1);
-    r.body = stream_object(ex, std::move(*reader), opts_.body_buffer_bytes,
-                           [fill] { fill->readers.fetch_sub(1); });
+    r.body = stream_object(
+        ex, std::move(*reader), opts_.body_buffer_bytes, [fill] { fill->readers.fetch_sub(1); },
+        std::move(resume));
     if (plan.gunzip) r.body = gunzip(ex, r.body, opts_.body_buffer_bytes);
     return r;
   };
@@ -275,6 +285,34 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
       ex, Error{Errc::kUnavailable, "the cache entry " + key + " kept changing; try again"});
   r.project = resource.project;
   co_return r;
+}
+
+asio::awaitable<Result<std::shared_ptr<BodyPipe>>> CacheBackend::fetch_rest(
+    Route route, Request req, Resource resource, std::uint64_t from, std::uint64_t end) {
+  if (from >= end) {
+    auto done = std::make_shared<BodyPipe>(co_await asio::this_coro::executor, 1);
+    done->finish();
+    co_return done;
+  }
+  Request up;
+  up.method = "GET";
+  up.authority = route.host;
+  up.path = req.path;
+  up.version = req.version;
+  up.connection_id = req.connection_id;
+  up.client_address = req.client_address;
+  up.headers =
+      fill_request_headers(upstream_request_headers(req), resource, Variant::kNone, nullptr);
+  up.headers.push_back({"range", "bytes=" + std::to_string(from) + "-" + std::to_string(end - 1)});
+  auto r = co_await client_.fetch(route.host, up, nullptr);
+  if (!r) co_return std::unexpected(r.error());
+  if (r->head.status != 206 || r->head.content_length != end - from) {
+    if (r->body) r->body->cancel();
+    co_return make_error(Errc::kUnavailable, "upstream answered " + std::to_string(r->head.status) +
+                                                 " to the range request for the rest of " +
+                                                 req.path);
+  }
+  co_return r->body;
 }
 
 asio::awaitable<void> CacheBackend::run_fill(std::shared_ptr<Fill> fill, Route route, Request req,

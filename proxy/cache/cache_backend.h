@@ -33,6 +33,11 @@ class CacheBackend final : public Backend {
  private:
   boost::asio::awaitable<Response> pass(const Route& route, Request req,
                                         std::shared_ptr<BodyPipe> body, const Resource& resource);
+  // Bytes [from, end) of a file, straight from upstream (a Range request).
+  boost::asio::awaitable<Result<std::shared_ptr<BodyPipe>>> fetch_rest(Route route, Request req,
+                                                                       Resource resource,
+                                                                       std::uint64_t from,
+                                                                       std::uint64_t end);
   boost::asio::awaitable<void> run_fill(std::shared_ptr<Fill> fill, Route route, Request req,
                                         Resource resource, Variant variant,
                                         std::optional<store::ObjectMeta> stale);
