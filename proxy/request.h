@@ -43,7 +43,7 @@ struct Request {
   Headers headers;                // regular fields only: no pseudo-headers, no Host
   // A body follows the head (h1: Content-Length > 0 or chunked; h2: HEADERS without END_STREAM).
   bool has_body = false;
-  std::optional<std::uint64_t> content_length;
+  std::optional<std::uint64_t> content_length{};
   HttpVersion version = HttpVersion::kHttp11;
 
   // Connection facts, set by the session from the TLS handshake and the socket.
@@ -56,7 +56,7 @@ struct Request {
 struct ResponseHead {
   int status = 200;
   Headers headers;  // regular fields, names lower case, no hop-by-hop fields
-  std::optional<std::uint64_t> content_length;
+  std::optional<std::uint64_t> content_length{};
 };
 
 // First value of header `name` (lower case), or nullopt.

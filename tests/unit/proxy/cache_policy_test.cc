@@ -62,7 +62,9 @@ TEST(Resource, ClassifiesEveryPathShape) {
     EXPECT_EQ(r.kind, c.kind) << c.host << c.path;
     EXPECT_EQ(r.project, c.project) << c.host << c.path;
     EXPECT_EQ(r.digest_hex.has_value(), c.has_digest) << c.host << c.path;
-    if (c.has_digest) EXPECT_EQ(*r.digest_hex, kB2);
+    if (c.has_digest) {
+      EXPECT_EQ(*r.digest_hex, kB2);
+    }
   }
 }
 
@@ -266,7 +268,9 @@ TEST(Freshness, LifetimeFromUpstreamOrConfig) {
   for (const auto& c : cases) {
     auto f = freshness(c.res, c.head, validated, validated + c.resident, opts);
     EXPECT_EQ(f.fresh(), c.fresh) << c.name;
-    if (!f.immutable) EXPECT_EQ(f.lifetime, c.lifetime) << c.name;
+    if (!f.immutable) {
+      EXPECT_EQ(f.lifetime, c.lifetime) << c.name;
+    }
   }
 }
 
@@ -297,6 +301,13 @@ TEST(Freshness, DecideAndStaleIfError) {
 }
 
 // ---- Answers ----
+
+Request get(std::string path, std::string method = "GET") {
+  Request r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  return r;
+}
 
 struct AnswerCase {
   std::string name;
@@ -392,7 +403,7 @@ TEST(Answer, FileRangesConditionalsAndHead) {
       {"range on head ignored", "HEAD", {{"range", "bytes=0-9"}}, 200, 0, {}, 1000, false, {}},
   };
   for (const auto& c : cases) {
-    Request req{.method = c.method, .authority = "files.pythonhosted.org", .path = "/x"};
+    Request req = get("/x", c.method);
     req.headers = c.request;
     auto plan = plan_answer({req, file, stored, 1000, kB2, 5s, CacheStatus::kHit});
     EXPECT_EQ(plan.head.status, c.status) << c.name;
@@ -405,16 +416,19 @@ TEST(Answer, FileRangesConditionalsAndHead) {
     EXPECT_EQ(find_header(plan.head.headers, "x-cache").value_or(""), "HIT") << c.name;
     EXPECT_EQ(find_header(plan.head.headers, "age").value_or(""), "5") << c.name;
     EXPECT_FALSE(plan.gunzip) << c.name;
-    if (c.status == 200 || c.status == 206)
+    if (c.status == 200 || c.status == 206) {
       EXPECT_EQ(find_header(plan.head.headers, "accept-ranges").value_or(""), "bytes") << c.name;
-    if (c.status != 416) EXPECT_EQ(find_header(plan.head.headers, "etag").value_or(""), "\"abc\"");
+    }
+    if (c.status != 416) {
+      EXPECT_EQ(find_header(plan.head.headers, "etag").value_or(""), "\"abc\"") << c.name;
+    }
   }
 }
 
 TEST(Answer, FilesWithoutUpstreamEtagGetOneFromTheirDigest) {
   auto file = classify("files.pythonhosted.org", file_path("x-1.whl"));
   ResponseHead stored{200, {{"content-type", "application/octet-stream"}}};
-  Request req{.method = "GET", .path = "/x"};
+  Request req = get("/x");
   auto plan = plan_answer({req, file, stored, 10, kB2, 0s, CacheStatus::kMiss});
   EXPECT_EQ(find_header(plan.head.headers, "etag").value_or(""), "\"b2-" + kB2 + "\"");
   req.headers = {{"if-none-match", "\"b2-" + kB2 + "\""}};
@@ -429,7 +443,7 @@ TEST(Answer, IndexPagesVaryAndDecodeGzipForClientsWithoutIt) {
                        {"vary", "Accept-Encoding"},
                        {"x-pipgate-age", "3"},
                        {"etag", "\"p\""}}};
-  Request req{.method = "GET", .path = "/simple/x/"};
+  Request req = get("/simple/x/");
   req.headers = {{"accept-encoding", "gzip, deflate"}, {"range", "bytes=0-1"}};
   auto plan = plan_answer({req, index, stored, 500, std::nullopt, 7s, CacheStatus::kStale});
   EXPECT_EQ(plan.head.status, 200);  // no ranges on index pages
@@ -465,7 +479,7 @@ TEST(Answer, IndexPagesVaryAndDecodeGzipForClientsWithoutIt) {
 TEST(Answer, StoredNegativeAnswersAreReplayed) {
   auto index = classify("pypi.org", "/simple/nope/");
   ResponseHead stored{404, {{"content-type", "text/plain"}}};
-  Request req{.method = "GET", .path = "/simple/nope/"};
+  Request req = get("/simple/nope/");
   req.headers = {{"range", "bytes=0-1"}, {"if-none-match", "*"}};
   auto plan = plan_answer({req, index, stored, 9, std::nullopt, 1s, CacheStatus::kHit});
   EXPECT_EQ(plan.head.status, 404);
