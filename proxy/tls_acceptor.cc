@@ -2,8 +2,10 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include <array>
 #include <map>
 #include <mutex>
 
@@ -30,13 +32,27 @@ int select_alpn(SSL*, const uint8_t** out, uint8_t* out_len, const uint8_t* in, 
   return SSL_TLSEXT_ERR_OK;
 }
 
+// One session-ticket key for every context of the process: each proxy loop has its own
+// TlsAcceptor and SO_REUSEPORT spreads a client's connections over the loops, so a ticket one
+// loop issued must resume on another (with per-context keys, half the resumptions failed).
+// Random per start, as nginx does by default: a restart rotates it.
+const uint8_t* ticket_keys() {
+  static const std::array<uint8_t, 48> keys = [] {
+    std::array<uint8_t, 48> k{};
+    RAND_bytes(k.data(), k.size());
+    return k;
+  }();
+  return keys.data();
+}
+
 // Settings every context shares, the SNI-less base and each leaf's.
 bool configure(SSL_CTX* ctx) {
   return SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
          SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1 &&
          SSL_CTX_set_strict_cipher_list(ctx, kTls12Suites) == 1 &&
          (SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr), true) &&
-         SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const uint8_t*>("pipgate"), 7) == 1;
+         SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const uint8_t*>("pipgate"), 7) == 1 &&
+         SSL_CTX_set_tlsext_ticket_keys(ctx, ticket_keys(), 48) == 1;
 }
 
 using CtxPtr = std::shared_ptr<SSL_CTX>;

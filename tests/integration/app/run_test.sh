@@ -56,6 +56,25 @@ curl -s -o /dev/null --max-time 10 --cacert data/ca/ca.pem \
   --resolve "example.org:$https_port:127.0.0.1" "https://example.org:$https_port/"
 expect "a name that is not intercepted fails the TLS handshake" test $? -ne 0
 
+# TLS resumption across the proxy's event loops (one per core, SO_REUSEPORT spreads the
+# connections): every later connection resumes the first one's session, whichever loop takes it.
+resumes_everywhere() {
+  python3 - "$https_port" data/ca/ca.pem <<'PYEOF'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # the ticket arrives with the handshake
+def connect(session=None):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                        server_hostname="pypi.org", session=session)
+    result = (s.session_reused, s.session)
+    s.close()
+    return result
+_, session = connect()
+sys.exit(0 if all(connect(session)[0] for _ in range(12)) else 1)
+PYEOF
+}
+expect "12 connections all resume the first one's TLS session" resumes_everywhere
+
 # The onboarding page and /metrics, on [web] listen: the CA served is the CA on disk, and the
 # requests above are counted by cache result.
 curl -s --max-time 10 -o served-ca.pem "http://127.0.0.1:$web_port/ca.pem"
