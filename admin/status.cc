@@ -16,12 +16,16 @@ StatusResult::Upstream describe_upstream(const proxy::UpstreamHealth& health) {
   StatusResult::Upstream u;
   if (health.last_ok) u.last_ok = unix_seconds(*health.last_ok);
   if (health.last_failure) u.last_failure = unix_seconds(*health.last_failure);
-  // The same reading as the onboarding page's (app/run.cc), so the two never disagree.
-  if (health.last_ok && (!health.last_failure || *health.last_ok >= *health.last_failure)) {
-    u.state = "reachable";
-  } else if (health.last_failure) {
-    u.state = "unreachable";
-    u.detail = health.last_failure_detail;
+  switch (health.state()) {
+    case proxy::UpstreamHealth::State::kReachable:
+      u.state = "reachable";
+      break;
+    case proxy::UpstreamHealth::State::kUnreachable:
+      u.state = "unreachable";
+      u.detail = health.last_failure_detail;
+      break;
+    case proxy::UpstreamHealth::State::kUnknown:
+      break;
   }
   return u;
 }

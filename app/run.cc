@@ -284,11 +284,16 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
   web::Server web(io, cfg, ca->certificate_pem(), [&] {
     auto f = web::figures_from_metrics(registry);
     auto health = proxy::upstream_health();
-    if (health.last_ok && (!health.last_failure || *health.last_ok >= *health.last_failure)) {
-      f.upstream = web::UpstreamState::kReachable;
-    } else if (health.last_failure) {
-      f.upstream = web::UpstreamState::kUnreachable;
-      f.upstream_detail = health.last_failure_detail;
+    switch (health.state()) {
+      case proxy::UpstreamHealth::State::kReachable:
+        f.upstream = web::UpstreamState::kReachable;
+        break;
+      case proxy::UpstreamHealth::State::kUnreachable:
+        f.upstream = web::UpstreamState::kUnreachable;
+        f.upstream_detail = health.last_failure_detail;
+        break;
+      case proxy::UpstreamHealth::State::kUnknown:
+        break;
     }
     for (const auto& p : proxy::project_stats().top(10))
       f.top_projects.push_back({p.project, p.hits + p.misses});

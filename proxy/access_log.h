@@ -60,6 +60,13 @@ struct UpstreamHealth {
   std::optional<SystemTime> last_ok;
   std::optional<SystemTime> last_failure;
   std::string last_failure_detail;
+  enum class State { kUnknown, kReachable, kUnreachable };
+  // Whichever was seen last wins; unknown before the first upstream request. The page and
+  // `pipgate status` both say this, so they never disagree.
+  State state() const {
+    if (last_ok && (!last_failure || *last_ok >= *last_failure)) return State::kReachable;
+    return last_failure ? State::kUnreachable : State::kUnknown;
+  }
 };
 UpstreamHealth upstream_health();
 void note_upstream(bool ok, SystemTime when, std::string detail = {});

@@ -96,9 +96,4 @@ void FillTable::release(const std::shared_ptr<Fill>& fill) {
   if (it != fills_.end() && it->second == fill) fills_.erase(it);
 }
 
-std::size_t FillTable::size() const {
-  std::lock_guard lock(mu_);
-  return fills_.size();
-}
-
 }  // namespace pipgate::proxy::cache

@@ -84,7 +84,6 @@ class FillTable {
   // The leader is done with the fill (committed, aborted, or answered without storing): later
   // requests start from the store again.
   void release(const std::shared_ptr<Fill>& fill);
-  std::size_t size() const;
 
  private:
   mutable std::mutex mu_;
