@@ -26,12 +26,33 @@ bool from_cache(std::string_view x_cache) {
   return x_cache == "HIT" || x_cache == "REVALIDATED" || x_cache == "STALE";
 }
 
+// The requests counter of one label set. Registry lookups take its lock and build label strings;
+// a loop answers thousands of requests a second, so each thread keeps the handles it has used
+// (the registry never moves a series). Label sets are few: hosts x statuses x cache results.
+Counter& request_counter(const std::string& host, int status, const char* cache) {
+  thread_local std::unordered_map<std::string, Counter*> handles;
+  std::string key = host + '|' + std::to_string(status) + '|' + cache;
+  auto [it, added] = handles.try_emplace(std::move(key), nullptr);
+  if (added)
+    it->second = &metrics().counter(
+        kHttpRequestsTotal, kHttpRequestsHelp,
+        {{kLabelHost, host}, {kLabelStatus, std::to_string(status)}, {kLabelCache, cache}});
+  return *it->second;
+}
+
+const std::string kOther = "(other)";
+
 }  // namespace
 
 void ProjectStats::record(const std::string& project, bool cached, std::uint64_t bytes) {
+  // Bounded: project names come from request paths, which any client chooses. PyPI has ~600k
+  // projects; an office uses a few thousand. Past the bound, new names count as "(other)".
+  constexpr std::size_t kMaxProjects = 20'000;
   std::lock_guard lock(mu_);
-  auto& f = by_project_[project];
-  f.project = project;
+  const std::string& name =
+      by_project_.size() < kMaxProjects || by_project_.contains(project) ? project : kOther;
+  auto& f = by_project_[name];
+  f.project = name;
   (cached ? f.hits : f.misses) += 1;
   f.bytes_served += bytes;
   if (cached) f.bytes_saved += bytes;
@@ -87,11 +108,10 @@ void record_access(const AccessRecord& r) {
                r.request.version == HttpVersion::kHttp2 ? "h2" : "h1");
 
   auto& m = metrics();
-  // Label sets are few (hosts x statuses x results): registry lookups stay cheap.
-  m.counter(kHttpRequestsTotal, kHttpRequestsHelp,
-            {{kLabelHost, host},
-             {kLabelStatus, std::to_string(resp.head.status)},
-             {kLabelCache, x_cache.empty() ? kCachePass : cache_label(x_cache)}})
+  // Only routed requests (an intercepted name) get their host as a label: a refused request's
+  // authority is whatever the client sent, and must not grow the registry without bound.
+  request_counter(resp.cache_status.empty() ? std::string("refused") : host, resp.head.status,
+                  x_cache.empty() ? kCachePass : cache_label(x_cache))
       .inc();
   if (r.body_bytes > 0)
     m.counter(kBytesServedTotal, kBytesServedHelp,
