@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <span>
 
 #include "proxy/internal/spawn.h"
@@ -50,6 +51,7 @@ asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectR
     }
   } end{std::move(on_end)};
   auto ex = co_await asio::this_coro::executor;
+  std::optional<char> held;  // see below: the last byte of a live object until it commits
   for (;;) {
     if (pipe->is_cancelled()) co_return;
     // No larger than what is left of the object (a 2 KiB page must not cost a 256 KiB buffer),
@@ -72,6 +74,7 @@ asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectR
           "cache: the store ran out of space during a fill; the rest of the body (from "
           "byte {}) comes straight from upstream",
           offset);
+      if (held && !co_await pipe->write(std::string(1, *held))) co_return;
       auto rest = co_await resume(offset);
       if (!rest) {
         pipe->fail(rest.error());
@@ -85,10 +88,19 @@ asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectR
       co_return;
     }
     if (*n > 0) {
-      if (!co_await pipe->write(std::move(chunk))) co_return;
+      // The last byte of a fill in progress waits for its commit: a final chunk that is whole
+      // is readable before the writer checks the digest, and an HTTP/1.1 client that had every
+      // byte of its Content-Length could not be told the file was corrupt.
+      auto size = reader.size_bytes();
+      if (reader.is_live() && size && reader.position() == *size && !reader.is_done()) {
+        held = chunk.back();
+        chunk.pop_back();
+      }
+      if (!chunk.empty() && !co_await pipe->write(std::move(chunk))) co_return;
       continue;
     }
     if (reader.is_done()) {
+      if (held && !co_await pipe->write(std::string(1, *held))) co_return;
       pipe->finish();
       co_return;
     }
