@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "common/metric_names.h"
 #include "common/metrics.h"
@@ -93,7 +94,14 @@ void note_upstream(bool ok, SystemTime when, std::string detail) {
   }
 }
 
+namespace {
+std::atomic<std::uint64_t> answered{0};
+}  // namespace
+
+std::uint64_t requests_answered() { return answered.load(std::memory_order_relaxed); }
+
 void record_access(const AccessRecord& r) {
+  answered.fetch_add(1, std::memory_order_relaxed);
   const auto& resp = r.response;
   std::string_view x_cache = resp.cache_status;
   // The name without a port: metrics are per host, whatever port a client named.

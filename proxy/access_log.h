@@ -34,6 +34,10 @@ struct AccessRecord {
 
 void record_access(const AccessRecord& r);
 
+// Requests answered so far by every loop (record_access calls): how the appliance tells that it
+// has gone idle, to give memory back.
+std::uint64_t requests_answered();
+
 // Per-project figures since start, for the page and `pipgate cache stats`.
 struct ProjectFigures {
   std::string project;

@@ -56,11 +56,11 @@ Result<void> ChunkWriter::append(std::span<const std::uint8_t> bytes) {
     abort(e);
     return std::unexpected(std::move(e));
   }
-  s_->hasher.update(bytes);
   s_->bytes += bytes.size();
   const std::size_t chunk = s_->live->chunk_size_bytes();
   while (!bytes.empty()) {
     std::size_t take = std::min(chunk - s_->buffer.size(), bytes.size());
+    s_->hasher.update(bytes.first(take));  // per piece: the state at each chunk's end is kept
     s_->buffer.append(reinterpret_cast<const char*>(bytes.data()), take);
     bytes = bytes.subspan(take);
     if (s_->buffer.size() < chunk) break;
@@ -70,7 +70,7 @@ Result<void> ChunkWriter::append(std::span<const std::uint8_t> bytes) {
     }
     ++s_->next_index;
     s_->buffer.clear();
-    s_->live->advance(static_cast<std::uint64_t>(s_->next_index) * chunk);
+    s_->live->advance(static_cast<std::uint64_t>(s_->next_index) * chunk, s_->hasher);
   }
   return {};
 }

@@ -33,6 +33,7 @@ struct ObjectReader::State {
   std::string chunk;                 // the current chunk's bytes
   std::optional<std::uint32_t> chunk_index;
   std::optional<Error> error;
+  bool verify_checksums = true;
 
   ~State() {
     if (db) db->unpin(id);
@@ -53,6 +54,34 @@ struct ObjectReader::State {
   std::optional<std::uint64_t> stop() const {
     if (!size) return end;
     return end ? std::min(*end, *size) : *size;
+  }
+
+  // Reads chunk `index` into `out` and checks its size; errors are made sticky.
+  Result<void> fetch(std::uint32_t index, std::string& out) {
+    if (auto r = db->get_chunk(id, index, out, verify_checksums); !r) {
+      // A live write that aborted deleted its chunks: report the writer's reason.
+      readable();
+      if (!error) {
+        error = r.error();
+        if (error->code == Errc::kNotFound) {
+          error = Error{Errc::kCorrupt, "store: chunk " + std::to_string(index) + " of version " +
+                                            std::to_string(id) + " is missing"};
+        }
+      }
+      return std::unexpected(*error);
+    }
+    // Every chunk but the last is full; the last holds the rest. Only whole chunks are
+    // readable before commit, so the caller's limit tells which case applies.
+    std::uint64_t chunk_start = static_cast<std::uint64_t>(index) * chunk_size;
+    std::uint64_t expected = chunk_size;
+    if (size) expected = std::min<std::uint64_t>(chunk_size, *size - chunk_start);
+    if (out.size() != expected) {
+      error = Error{Errc::kCorrupt, "store: chunk " + std::to_string(index) + " of version " +
+                                        std::to_string(id) + " has " + std::to_string(out.size()) +
+                                        " bytes, expected " + std::to_string(expected)};
+      return std::unexpected(*error);
+    }
+    return {};
   }
 };
 
@@ -127,29 +156,7 @@ Result<std::size_t> ObjectReader::read(std::span<std::uint8_t> out) {
   std::uint64_t chunk_start = static_cast<std::uint64_t>(index) * s.chunk_size;
   if (s.chunk_index != index) {
     s.chunk_index.reset();
-    if (auto r = s.db->get_chunk(s.id, index, s.chunk); !r) {
-      // A live write that aborted deleted its chunks: report the writer's reason.
-      s.readable();
-      if (!s.error) {
-        s.error = r.error();
-        if (s.error->code == Errc::kNotFound) {
-          s.error = Error{Errc::kCorrupt, "store: chunk " + std::to_string(index) + " of version " +
-                                              std::to_string(s.id) + " is missing"};
-        }
-      }
-      return std::unexpected(*s.error);
-    }
-    // Every chunk but the last is full; the last holds the rest. Only whole chunks are
-    // readable before commit, so `limit` tells which case applies.
-    std::uint64_t expected = s.chunk_size;
-    if (s.size) expected = std::min<std::uint64_t>(s.chunk_size, *s.size - chunk_start);
-    if (s.chunk.size() != expected) {
-      s.error = Error{Errc::kCorrupt, "store: chunk " + std::to_string(index) + " of version " +
-                                          std::to_string(s.id) + " has " +
-                                          std::to_string(s.chunk.size()) + " bytes, expected " +
-                                          std::to_string(expected)};
-      return std::unexpected(*s.error);
-    }
+    if (auto r = s.fetch(index, s.chunk); !r) return std::unexpected(r.error());
     s.chunk_index = index;
   }
   std::uint64_t offset = s.position - chunk_start;
@@ -159,6 +166,43 @@ Result<std::size_t> ObjectReader::read(std::span<std::uint8_t> out) {
   s.position += n;
   return n;
 }
+
+Result<std::string> ObjectReader::read_some(std::size_t max) {
+  State& s = *s_;
+  if (s.error) return std::unexpected(*s.error);
+  std::uint64_t limit = s.readable();
+  if (s.error) return std::unexpected(*s.error);
+  if (auto stop = s.stop()) limit = std::min(limit, *stop);
+  if (s.position >= limit || max == 0) return std::string();
+
+  auto index = static_cast<std::uint32_t>(s.position / s.chunk_size);
+  std::uint64_t chunk_start = static_cast<std::uint64_t>(index) * s.chunk_size;
+  std::uint64_t chunk_end = chunk_start + s.chunk_size;
+  if (s.size) chunk_end = std::min(chunk_end, *s.size);
+  if (s.position == chunk_start && s.chunk_index != index && chunk_end <= limit &&
+      chunk_end - chunk_start <= max) {
+    std::string whole;
+    if (auto r = s.fetch(index, whole); !r) return std::unexpected(r.error());
+    s.position = chunk_end;
+    return whole;
+  }
+  std::string out;
+  Result<std::size_t> n = 0;
+  auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max, limit - s.position));
+  out.resize_and_overwrite(want, [&](char* p, std::size_t len) {
+    n = read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(p), len));
+    return n ? *n : 0;
+  });
+  if (!n) return std::unexpected(n.error());
+  return out;
+}
+
+std::optional<std::pair<std::uint64_t, Blake2b256>> ObjectReader::hashed_prefix() const {
+  if (!s_->live) return std::nullopt;
+  return s_->live->hashed_prefix(s_->position);
+}
+
+void ObjectReader::skip_chunk_checksums() { s_->verify_checksums = false; }
 
 void ObjectReader::on_progress(std::function<void()> callback) {
   if (!s_->live || s_->error) {

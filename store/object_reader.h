@@ -29,8 +29,11 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <utility>
 
 #include "common/result.h"
+#include "store/digest.h"
 #include "store/object_meta.h"
 
 namespace pipgate::store {
@@ -68,6 +71,18 @@ class ObjectReader {
   // for a missing or mis-sized chunk.
   [[nodiscard]] Result<std::size_t> read(std::span<std::uint8_t> out);
 
+  // Like read(), into a string of at most `max` bytes (empty: nothing readable now). A read
+  // that starts at a chunk's first byte and may take the whole chunk gets the stored chunk
+  // itself, without a copy: the bulk path of a download.
+  [[nodiscard]] Result<std::string> read_some(std::size_t max);
+
+  // Skips RocksDB's CRC of each chunk this reader reads (StoreOptions::verify_chunk_checksums),
+  // for a body whose integrity is checked otherwise: a file whose name carries its digest was
+  // hashed while it was written, the client checks the hash again, and `cache verify`
+  // re-hashes the store. Debian's RocksDB computes the CRC in software, at about the speed of
+  // serving the file.
+  void skip_chunk_checksums();
+
   // True once every byte of the range has been returned (for a live reader: the write
   // committed and the range is complete).
   bool is_done() const;
@@ -77,6 +92,12 @@ class ObjectReader {
   // registered callback is called even if the reader is destroyed first: if the reader may be
   // gone by then, the callback must not touch it (post to your loop and check there).
   void on_progress(std::function<void()> callback);
+
+  // For a live reader: the writer's hash state over the longest stored prefix of at most
+  // position() bytes, and its length (a chunk boundary). After the write failed for lack of
+  // space, whoever finishes the body from elsewhere (a range request upstream from that
+  // offset) can still check the whole body against its digest. nullopt for committed readers.
+  std::optional<std::pair<std::uint64_t, Blake2b256>> hashed_prefix() const;
 
   // Like read(), but waits (blocking this thread) until it has bytes, the range is done or the
   // writer failed.

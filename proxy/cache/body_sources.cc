@@ -12,6 +12,8 @@
 #include <optional>
 #include <span>
 
+#include "common/metric_names.h"
+#include "common/metrics.h"
 #include "proxy/internal/spawn.h"
 
 namespace pipgate::proxy::cache {
@@ -42,8 +44,45 @@ asio::awaitable<void> relay(BodyPipe& from, BodyPipe& to) {
   }
 }
 
+// Relays `from` into `to`, hashing as described at verify_digest.
+asio::awaitable<void> relay_verified(BodyPipe& from, BodyPipe& to, store::Digest expected,
+                                     store::Blake2b256 hasher, std::uint64_t skip) {
+  std::string held;  // the latest chunk, sent once another arrives or the digest matched
+  for (;;) {
+    auto chunk = co_await from.read(MonotonicTime::max());
+    if (!chunk) {
+      to.fail(chunk.error());
+      co_return;
+    }
+    if (!*chunk) break;
+    std::string& bytes = **chunk;
+    hasher.update(bytes);
+    if (skip > 0) {
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(skip, bytes.size()));
+      bytes.erase(0, n);
+      skip -= n;
+    }
+    if (bytes.empty()) continue;
+    if (!held.empty() && !co_await to.write(std::move(held))) {
+      from.cancel();
+      co_return;
+    }
+    held = std::move(bytes);
+  }
+  if (skip > 0 || hasher.finish() != expected) {
+    metrics().counter(kIntegrityFailuresTotal, kIntegrityFailuresHelp).inc();
+    to.fail(Error{Errc::kCorrupt,
+                  "integrity failure: the body from upstream does not match its BLAKE2b-256 " +
+                      store::to_hex(expected)});
+    co_return;
+  }
+  if (!held.empty() && !co_await to.write(std::move(held))) co_return;
+  to.finish();
+}
+
 asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectReader reader,
-                                  std::function<void()> on_end, ResumeFn resume) {
+                                  std::function<void()> on_end, ResumeFn resume,
+                                  std::optional<store::Digest> digest) {
   struct OnEnd {
     std::function<void()> f;
     ~OnEnd() {
@@ -54,40 +93,35 @@ asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectR
   std::optional<char> held;  // see below: the last byte of a live object until it commits
   for (;;) {
     if (pipe->is_cancelled()) co_return;
-    // No larger than what is left of the object (a 2 KiB page must not cost a 256 KiB buffer),
-    // and not zero-filled first: read() overwrites it.
-    std::size_t want = kReadBytes;
-    if (auto size = reader.size_bytes())
-      want =
-          *size > reader.position()
-              ? static_cast<std::size_t>(std::min<std::uint64_t>(want, *size - reader.position()))
-              : 0;
-    std::string chunk;
-    Result<std::size_t> n = 0;
-    chunk.resize_and_overwrite(want, [&](char* p, std::size_t len) {
-      n = reader.read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(p), len));
-      return n ? *n : 0;
-    });
+    // A whole stored chunk when the read is chunk-aligned (no copy); else no larger than what
+    // is left (a 2 KiB page must not cost a 256 KiB buffer).
+    auto n = reader.read_some(kReadBytes);
     if (!n && n.error().code == Errc::kNoSpace && resume) {
-      auto offset = reader.position();
+      // What the client has: everything read but the held byte, which comes again from upstream.
+      std::uint64_t sent = reader.position() - (held ? 1 : 0);
+      auto prefix = reader.hashed_prefix();
+      std::uint64_t from = digest && prefix ? std::min(prefix->first, sent) : sent;
       spdlog::warn(
           "cache: the store ran out of space during a fill; the rest of the body (from "
-          "byte {}) comes straight from upstream",
-          offset);
-      if (held && !co_await pipe->write(std::string(1, *held))) co_return;
-      auto rest = co_await resume(offset);
+          "byte {}) comes straight from upstream{}",
+          sent, digest ? ", checked against its digest" : "");
+      auto rest = co_await resume(from);
       if (!rest) {
         pipe->fail(rest.error());
         co_return;
       }
-      co_await relay(**rest, *pipe);
+      if (digest && prefix && prefix->first == from)
+        co_await relay_verified(**rest, *pipe, *digest, prefix->second, sent - from);
+      else
+        co_await relay(**rest, *pipe);
       co_return;
     }
     if (!n) {
       pipe->fail(n.error());
       co_return;
     }
-    if (*n > 0) {
+    if (!n->empty()) {
+      std::string chunk = std::move(*n);
       // The last byte of a fill in progress waits for its commit: a final chunk that is whole
       // is readable before the writer checks the digest, and an HTTP/1.1 client that had every
       // byte of its Content-Length could not be told the file was corrupt.
@@ -167,11 +201,27 @@ asio::awaitable<void> pump_gunzip(std::shared_ptr<BodyPipe> in, std::shared_ptr<
 
 std::shared_ptr<BodyPipe> stream_object(asio::any_io_executor ex, store::ObjectReader reader,
                                         std::size_t buffer_bytes, std::function<void()> on_end,
-                                        ResumeFn resume) {
+                                        ResumeFn resume, std::optional<store::Digest> digest) {
   auto pipe = std::make_shared<BodyPipe>(ex, buffer_bytes);
-  asio::co_spawn(ex, pump_object(pipe, std::move(reader), std::move(on_end), std::move(resume)),
+  asio::co_spawn(ex,
+                 pump_object(pipe, std::move(reader), std::move(on_end), std::move(resume), digest),
                  internal::log_exception("cache: stream object"));
   return pipe;
+}
+
+std::shared_ptr<BodyPipe> verify_digest(asio::any_io_executor ex, std::shared_ptr<BodyPipe> in,
+                                        store::Digest expected, std::size_t buffer_bytes,
+                                        store::Blake2b256 hashed, std::uint64_t skip) {
+  auto out = std::make_shared<BodyPipe>(ex, buffer_bytes);
+  out->on_cancel([in] { in->cancel(); });
+  asio::co_spawn(
+      ex,
+      [](std::shared_ptr<BodyPipe> in, std::shared_ptr<BodyPipe> out, store::Digest expected,
+         store::Blake2b256 hashed, std::uint64_t skip) -> asio::awaitable<void> {
+        co_await relay_verified(*in, *out, expected, std::move(hashed), skip);
+      }(in, out, expected, std::move(hashed), skip),
+      internal::log_exception("cache: verify digest"));
+  return out;
 }
 
 std::shared_ptr<BodyPipe> gunzip(asio::any_io_executor ex, std::shared_ptr<BodyPipe> in,

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "common/result.h"
 #include "proxy/body_pipe.h"
+#include "store/digest.h"
 #include "store/object_reader.h"
 
 namespace pipgate::proxy::cache {
@@ -30,11 +32,25 @@ using ResumeFn =
 // another thread, maybe) stores them; its failure (upstream died, digest mismatch) fails the
 // pipe, so the client never sees an incomplete body as complete. When the writer failed for
 // lack of space and `resume` is given, the rest comes from `resume` instead (X-Cache: PASS
-// semantics: the client still gets its file). `on_end` (optional) runs on `ex` when the stream
-// ends in any way.
+// semantics: the client still gets its file). With `digest` (the file's declared BLAKE2b-256),
+// the resumed body is checked too: from the writer's hash state at the last chunk boundary the
+// client had reached, over the upstream bytes, the last part held back until the digest
+// matched. `on_end` (optional) runs on `ex` when the stream ends in any way.
 std::shared_ptr<BodyPipe> stream_object(boost::asio::any_io_executor ex, store::ObjectReader reader,
                                         std::size_t buffer_bytes, std::function<void()> on_end = {},
-                                        ResumeFn resume = {});
+                                        ResumeFn resume = {},
+                                        std::optional<store::Digest> digest = {});
+
+// Relays `in` into a new pipe on `ex` while hashing it (BLAKE2b-256, continuing from `hashed`
+// when the body's first bytes were hashed elsewhere), minus its first `skip` bytes; the last
+// chunk is held back until `in` ended and the digest matched `expected`, so a corrupt body
+// fails (kCorrupt) before it could look complete to any client. For bodies that bypass the
+// store (it refused the write), whose digest the store cannot check.
+std::shared_ptr<BodyPipe> verify_digest(boost::asio::any_io_executor ex,
+                                        std::shared_ptr<BodyPipe> in, store::Digest expected,
+                                        std::size_t buffer_bytes,
+                                        store::Blake2b256 hashed = store::Blake2b256(),
+                                        std::uint64_t skip = 0);
 
 // Decodes the gzip body read from `in` into a new pipe on `ex`. Corrupt gzip fails the pipe.
 std::shared_ptr<BodyPipe> gunzip(boost::asio::any_io_executor ex, std::shared_ptr<BodyPipe> in,

@@ -90,6 +90,12 @@ asio::awaitable<Response> CacheBackend::pass(const Route& route, Request req,
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.monotonic_now() - t0);
   r.cache_status = "PASS";
   r.project = resource.project;
+  // A whole file past the store (it failed) is still checked against the digest in its name.
+  if (resource.digest_hex && r.head.status == 200 && r.body &&
+      !find_header(r.head.headers, "content-encoding"))
+    if (auto d = store::digest_from_hex(*resource.digest_hex))
+      r.body =
+          verify_digest(co_await asio::this_coro::executor, r.body, *d, opts_.body_buffer_bytes);
   r.head.headers.push_back({"x-cache", "PASS"});
   if (!find_header(r.head.headers, "age")) r.head.headers.push_back({"age", "0"});
   co_return r;
@@ -136,6 +142,7 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
     if (!plan.send_body) return r;
     auto reader = store_.open_reader(key, {plan.offset, plan.length});
     if (!reader || reader->version() != meta.version) return std::nullopt;  // replaced: retry
+    if (resource.digest_hex) reader->skip_chunk_checksums();  // hashed at fill, and by pip
     r.body = stream_object(ex, std::move(*reader), opts_.body_buffer_bytes);
     if (plan.gunzip) r.body = gunzip(ex, r.body, opts_.body_buffer_bytes);
     return r;
@@ -161,6 +168,7 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
     }
     // Files only: their bytes from any offset are the same (immutable), so a fill the disk
     // cannot hold finishes for its readers by a range request upstream.
+    if (resource.digest_hex) reader->skip_chunk_checksums();  // the writer checks the digest
     ResumeFn resume;
     if (resource.kind == ResourceKind::kFile && r.head.content_length) {
       auto end = plan.offset + *r.head.content_length;  // one past the last byte promised
@@ -168,10 +176,13 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
         return fetch_rest(route, req, resource, from, end);
       };
     }
+    std::optional<store::Digest> digest;
+    if (resource.digest_hex && plan.offset == 0 && !plan.length)
+      digest = store::digest_from_hex(*resource.digest_hex);
     fill->readers.fetch_add(1);
     r.body = stream_object(
         ex, std::move(*reader), opts_.body_buffer_bytes, [fill] { fill->readers.fetch_sub(1); },
-        std::move(resume));
+        std::move(resume), digest);
     if (plan.gunzip) r.body = gunzip(ex, r.body, opts_.body_buffer_bytes);
     return r;
   };
@@ -406,20 +417,23 @@ asio::awaitable<void> CacheBackend::run_fill(std::shared_ptr<Fill> fill, Route r
     fill->publish(FillOutcome::kNotStored);
     co_return;
   }
+  std::optional<store::Digest> expected_digest;
+  if (resource.digest_hex && status == 200)
+    if (auto d = store::digest_from_hex(*resource.digest_hex)) expected_digest = *d;
   auto writer = store_.begin(key, to_store_head(status, headers_to_store(r.head.headers)),
                              r.head.content_length);
   if (!writer) {
     note_store_failure(writer.error());
     fill->leader_response = for_client("PASS");
+    // Past the store, so its digest check too: the relay checks it instead.
+    if (expected_digest && fill->leader_response->body)
+      fill->leader_response->body =
+          verify_digest(ex, fill->leader_response->body, *expected_digest, opts_.body_buffer_bytes);
     fill->publish(FillOutcome::kNotStored);
     co_return;
   }
   note_store_ok();
   fill->publish(FillOutcome::kJoinable);
-
-  std::optional<store::Digest> expected_digest;
-  if (resource.digest_hex && status == 200)
-    if (auto d = store::digest_from_hex(*resource.digest_hex)) expected_digest = *d;
   bool abandoned = false;
   if (r.body) {
     for (;;) {

@@ -70,7 +70,7 @@ asio::awaitable<Result<>> H2Io::run() {
 }
 
 asio::awaitable<void> H2Io::write_loop() {
-  std::string out;
+  std::string& out = out_;
   while (!closed_) {
     out.clear();
     while (out.size() < 64 * 1024) {
@@ -101,23 +101,84 @@ asio::awaitable<void> H2Io::write_loop() {
   writer_done_event_.notify();
 }
 
-long h2_read_outgoing(H2Outgoing& out, std::uint8_t* dst, std::size_t len, std::uint32_t* flags) {
-  std::size_t n = std::min(len, out.pending());
-  if (n > 0) {
-    std::memcpy(dst, out.buf.data() + out.offset, n);
-    out.offset += n;
-    if (out.offset == out.buf.size()) {
-      out.buf.clear();
-      out.offset = 0;
+void H2Outgoing::push(std::string chunk) {
+  if (chunk.empty()) return;
+  pending_bytes += chunk.size();
+  chunks.push_back(std::move(chunk));
+}
+
+void H2Outgoing::take(std::size_t n, std::string& to) {
+  while (n > 0) {
+    const std::string& front = chunks.front();
+    std::size_t k = std::min(n, front.size() - offset);
+    to.append(front, offset, k);
+    offset += k;
+    n -= k;
+    pending_bytes -= k;
+    if (offset == front.size()) {
+      chunks.pop_front();
+      offset = 0;
     }
-    out.drained.notify();
   }
-  if (out.pending() == 0 && out.eof) {
+}
+
+void H2Outgoing::take(std::size_t n, std::uint8_t* dst) {
+  while (n > 0) {
+    const std::string& front = chunks.front();
+    std::size_t k = std::min(n, front.size() - offset);
+    std::memcpy(dst, front.data() + offset, k);
+    dst += k;
+    offset += k;
+    n -= k;
+    pending_bytes -= k;
+    if (offset == front.size()) {
+      chunks.pop_front();
+      offset = 0;
+    }
+  }
+}
+
+namespace {
+
+// How much of `len` a read callback takes now, and the flags/deferral that go with it.
+long outgoing_size(const H2Outgoing& out, std::size_t len, std::uint32_t* flags) {
+  std::size_t n = std::min(len, out.pending());
+  if (n == out.pending() && out.eof) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<long>(n);
   }
   if (n == 0) return NGHTTP2_ERR_DEFERRED;
   return static_cast<long>(n);
+}
+
+}  // namespace
+
+long h2_read_outgoing(H2Outgoing& out, std::uint8_t* dst, std::size_t len, std::uint32_t* flags) {
+  long n = outgoing_size(out, len, flags);
+  if (n > 0) {
+    out.take(static_cast<std::size_t>(n), dst);
+    out.drained.notify();
+  }
+  return n;
+}
+
+long h2_read_outgoing_no_copy(H2Outgoing& out, std::size_t len, std::uint32_t* flags) {
+  long n = outgoing_size(out, len, flags);
+  // Even an empty last frame (END_STREAM alone) goes through send_data_callback.
+  if (n >= 0) *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  return n;
+}
+
+void h2_send_outgoing(H2Outgoing& out, const std::uint8_t* framehd, std::size_t length,
+                      std::size_t padlen, std::string& to) {
+  to.append(reinterpret_cast<const char*>(framehd), 9);
+  // padlen counts the Pad Length octet itself; pipgate sets no padding, but honour it.
+  if (padlen > 0) to.push_back(static_cast<char>(padlen - 1));
+  if (length > 0) {
+    out.take(length, to);
+    out.drained.notify();
+  }
+  if (padlen > 1) to.append(padlen - 1, '\0');
 }
 
 asio::awaitable<Result<>> pump_body(BodyPipe& body, H2Outgoing& out, const Clock& clock,
@@ -143,11 +204,7 @@ asio::awaitable<Result<>> pump_body(BodyPipe& body, H2Outgoing& out, const Clock
       resume();
       co_return Result<>{};
     }
-    if (out.offset > 0) {
-      out.buf.erase(0, out.offset);
-      out.offset = 0;
-    }
-    out.buf += **chunk;
+    out.push(std::move(**chunk));
     resume();
   }
 }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +35,9 @@ class H2Io {
   // Ends run(): the socket is closed; pending frames may be lost.
   void close();
   bool is_closed() const { return closed_; }
+  // The bytes the writer is about to send, in order: a send_data_callback (DATA frames sent
+  // with NGHTTP2_DATA_FLAG_NO_COPY) appends its frame here, during nghttp2_session_mem_send.
+  std::string& write_buffer() { return out_; }
 
  private:
   boost::asio::awaitable<void> write_loop();
@@ -45,22 +49,36 @@ class H2Io {
   bool closed_ = false;
   bool writer_done_ = false;
   std::optional<Error> error_;
+  std::string out_;
 };
 
 // The bytes of one stream's body waiting to become DATA frames, filled by pump_body and drained
-// by an nghttp2 data source read callback (h2_read_outgoing).
+// by an nghttp2 data source read callback. Chunks are kept as they came (moved, not appended), so
+// a stored chunk reaches the frame it is sent in with one copy.
 struct H2Outgoing {
   explicit H2Outgoing(boost::asio::any_io_executor ex) : drained(ex) {}
-  std::string buf;
-  std::size_t offset = 0;
+  std::deque<std::string> chunks;
+  std::size_t offset = 0;  // bytes of chunks.front() already taken
+  std::size_t pending_bytes = 0;
   bool eof = false;
   AsyncEvent drained;  // notified when the read callback took bytes
-  std::size_t pending() const { return buf.size() - offset; }
+  std::size_t pending() const { return pending_bytes; }
+  void push(std::string chunk);
+  // Appends (or copies to `dst`) the next `n` <= pending() bytes and drops them.
+  void take(std::size_t n, std::string& to);
+  void take(std::size_t n, std::uint8_t* dst);
 };
 
 // For nghttp2_data_source_read_callback: copies up to `len` bytes into `dst`; sets
 // NGHTTP2_DATA_FLAG_EOF in `flags` at the end; NGHTTP2_ERR_DEFERRED when empty but not ended.
 long h2_read_outgoing(H2Outgoing& out, std::uint8_t* dst, std::size_t len, std::uint32_t* flags);
+// The same without copying: sets NGHTTP2_DATA_FLAG_NO_COPY, and nghttp2 then calls the session's
+// send_data_callback, which calls h2_send_outgoing.
+long h2_read_outgoing_no_copy(H2Outgoing& out, std::size_t len, std::uint32_t* flags);
+// For nghttp2_send_data_callback: appends the DATA frame (header, padding, `length` body bytes
+// taken from `out`) to `to`, the connection's write buffer.
+void h2_send_outgoing(H2Outgoing& out, const std::uint8_t* framehd, std::size_t length,
+                      std::size_t padlen, std::string& to);
 
 // Moves `body` into `out` (at most `high_water` pending), calling `resume` after adding bytes
 // (resume_data + kick). Returns when the body ended (out.eof set), failed, or `is_closed()` became

@@ -269,6 +269,7 @@ Result<void> Database::reclaim_pending() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), pending_));
   rocksdb::WriteBatch batch;
   std::uint64_t count = 0;
+  std::uint64_t min_id = UINT64_MAX, max_id = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != 8) continue;
     std::uint64_t id = get_be(view(it->key()), 8);
@@ -276,12 +277,33 @@ Result<void> Database::reclaim_pending() {
     std::string to = chunk_key(id + 1, 0);
     batch.DeleteRange(chunks_, from, to);
     batch.SingleDelete(pending_, it->key());
+    min_id = std::min(min_id, id);
+    max_id = std::max(max_id, id);
     ++count;
   }
   if (!it->status().ok()) return std::unexpected(to_error(it->status(), "scan pending"));
   if (count == 0) return {};
   if (auto r = write(batch, "reclaim unfinished writes"); !r) return r;
   reclaimed_at_open_ = count;
+  // Give the space back now. The recovered WALs (which hold the unfinished chunks) stay on disk
+  // until every column family has flushed what was replayed from them, and the range deletions
+  // sit in the memtable, so nothing would drop those chunks until write volume triggers flushes
+  // and compactions (on a quiet cache: never). Flush every family, then compact the reclaimed
+  // range with blob GC forced, so the blob files that held those chunks are deleted. Bounded by
+  // what was in flight at the crash; best effort.
+  std::string from = chunk_key(min_id, 0), to = chunk_key(max_id + 1, 0);
+  rocksdb::Slice b(from), e(to);
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  rocksdb::Status s = db_->Flush(flush, handles_);
+  if (s.ok()) {
+    rocksdb::CompactRangeOptions c;
+    c.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    c.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+    c.blob_garbage_collection_age_cutoff = 1.0;
+    s = db_->CompactRange(c, chunks_, &b, &e);
+  }
+  s.PermitUncheckedError();  // best effort: later compactions reclaim anyway
   return {};
 }
 
@@ -327,6 +349,7 @@ void Database::delete_chunks(rocksdb::WriteBatch& batch, std::uint64_t id, std::
 }
 
 void Database::retire(rocksdb::WriteBatch& batch, const ObjectRecord& old) {
+  drop_epoch_.fetch_add(1, std::memory_order_release);
   if (pins_.contains(old.meta.version)) {
     // Still read: keep the chunks, remember to drop them at the last unpin, and persist that
     // intent so a crash before then still reclaims them.
@@ -475,7 +498,7 @@ void Database::abort(const std::shared_ptr<LiveObject>& live, std::uint32_t chun
 }
 
 Result<ObjectRecord> Database::lookup(std::string_view key) {
-  std::lock_guard lock(mu_);
+  // No lock: a Get sees one whole record, and nothing is pinned.
   auto rec = get_record(key);
   if (!rec) return std::unexpected(rec.error());
   if (!*rec) return make_error(Errc::kNotFound, "store: " + std::string(key) + " not stored");
@@ -483,12 +506,20 @@ Result<ObjectRecord> Database::lookup(std::string_view key) {
 }
 
 Result<ObjectRecord> Database::open_committed(std::string_view key) {
+  // The record is read outside mu_ (both event loops open readers for every hit), then pinned
+  // under it if no version was dropped meanwhile; otherwise read again under the lock, since
+  // the version read may be the one whose chunks were just deleted.
+  std::uint64_t epoch = drop_epoch_.load(std::memory_order_acquire);
+  auto rec = get_record(key);
+  if (!rec) return std::unexpected(rec.error());
   bool flush_due = false;
   Result<ObjectRecord> out;
   {
     std::lock_guard lock(mu_);
-    auto rec = get_record(key);
-    if (!rec) return std::unexpected(rec.error());
+    if (drop_epoch_.load(std::memory_order_relaxed) != epoch) {
+      rec = get_record(key);
+      if (!rec) return std::unexpected(rec.error());
+    }
     if (!*rec) return make_error(Errc::kNotFound, "store: " + std::string(key) + " not stored");
     ++pins_[(*rec)->meta.version];
     record_access((*rec)->meta.key);
@@ -529,12 +560,13 @@ void Database::unpin(std::uint64_t id) {
   doomed_.erase(doomed);
 }
 
-Result<void> Database::get_chunk(std::uint64_t id, std::uint32_t index, std::string& out) {
+Result<void> Database::get_chunk(std::uint64_t id, std::uint32_t index, std::string& out,
+                                 bool verify_checksums) {
   // RocksDB fills `out` itself when it copies the value (blobs); only a value pinned in the
   // block cache (small inline bodies) needs the copy below.
   rocksdb::PinnableSlice value(&out);
   rocksdb::ReadOptions ro;
-  ro.verify_checksums = options_.verify_chunk_checksums;
+  ro.verify_checksums = options_.verify_chunk_checksums && verify_checksums;
   rocksdb::Status s = db_->Get(ro, chunks_, chunk_key(id, index), &value);
   if (!s.ok()) return std::unexpected(to_error(s, "read chunk"));
   if (value.IsPinned()) out.assign(value.data(), value.size());
@@ -614,6 +646,7 @@ Result<EvictionReport> Database::evict_locked() {
     }
     const ObjectRecord& r = **rec;
     if (pins_.contains(r.meta.version)) continue;  // being read: never pulled from under it
+    drop_epoch_.fetch_add(1, std::memory_order_release);
     batch.Delete(meta_, r.meta.key);
     batch.Delete(lru_, it->key());
     delete_chunks(batch, r.meta.version, r.chunk_count());

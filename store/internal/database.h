@@ -7,6 +7,7 @@
 // chunk gets do not take it, so body I/O of different objects runs in parallel.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -74,7 +75,8 @@ class Database {
   void pin(std::uint64_t id);
   void unpin(std::uint64_t id);
   // Replaces `out` with the chunk's bytes; kNotFound if it does not exist.
-  [[nodiscard]] Result<void> get_chunk(std::uint64_t id, std::uint32_t index, std::string& out);
+  [[nodiscard]] Result<void> get_chunk(std::uint64_t id, std::uint32_t index, std::string& out,
+                                       bool verify_checksums = true);
 
   [[nodiscard]] Result<void> flush_access_times();
   [[nodiscard]] Result<EvictionReport> evict();
@@ -97,7 +99,7 @@ class Database {
   [[nodiscard]] Result<void> write(rocksdb::WriteBatch& batch, std::string_view what);
   void note_status(const rocksdb::Status& s);
   [[nodiscard]] Result<void> check_free_space() const;
-  [[nodiscard]] Result<std::optional<ObjectRecord>> get_record(std::string_view key);  // mu_ held
+  [[nodiscard]] Result<std::optional<ObjectRecord>> get_record(std::string_view key);  // any thread
   void delete_chunks(rocksdb::WriteBatch& batch, std::uint64_t id, std::uint64_t count);
   // Drops a version no meta record points at any more: now, or when its last reader unpins.
   void retire(rocksdb::WriteBatch& batch, const ObjectRecord& old);  // mu_ held
@@ -120,6 +122,9 @@ class Database {
   std::shared_ptr<rocksdb::Statistics> statistics_;
 
   std::mutex mu_;
+  // Bumped (under mu_) before a committed version's chunks may be deleted: open_committed
+  // reads records without mu_ and trusts one only if no drop happened meanwhile.
+  std::atomic<std::uint64_t> drop_epoch_{0};
   std::uint64_t next_id_ = 1;
   std::uint64_t charged_bytes_ = 0;
   std::uint64_t objects_ = 0;

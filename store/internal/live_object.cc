@@ -1,5 +1,8 @@
 #include "store/internal/live_object.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace pipgate::store::internal {
 
 LiveObject::Snapshot LiveObject::snapshot() const {
@@ -7,10 +10,19 @@ LiveObject::Snapshot LiveObject::snapshot() const {
   return state_;
 }
 
-void LiveObject::advance(std::uint64_t readable_bytes) {
+void LiveObject::advance(std::uint64_t readable_bytes, const Blake2b256& hashed) {
   std::unique_lock lock(mu_);
   state_.readable_bytes = readable_bytes;
+  hashed_.emplace_back(readable_bytes, hashed);
   notify(std::move(lock));
+}
+
+std::pair<std::uint64_t, Blake2b256> LiveObject::hashed_prefix(std::uint64_t position) const {
+  std::lock_guard lock(mu_);
+  auto it = std::upper_bound(hashed_.begin(), hashed_.end(), position,
+                             [](std::uint64_t p, const auto& h) { return p < h.first; });
+  if (it == hashed_.begin()) return {0, Blake2b256()};
+  return *std::prev(it);
 }
 
 void LiveObject::commit(std::uint64_t final_size) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "store/digest.h"
 #include "store/object_meta.h"
 
 namespace pipgate::store::internal {
@@ -46,7 +47,8 @@ class LiveObject {
 
   // Writer side. Each wakes every waiter; callbacks run on the calling thread, after the state
   // changed and with no lock held.
-  void advance(std::uint64_t readable_bytes);
+  // `hashed` is the writer's BLAKE2b-256 state over exactly the first `readable_bytes`.
+  void advance(std::uint64_t readable_bytes, const Blake2b256& hashed);
   void commit(std::uint64_t final_size);
   void abort(Error error);
 
@@ -55,6 +57,10 @@ class LiveObject {
   void on_progress(std::uint64_t position, std::function<void()> callback);
   // Blocks until more than `position` bytes are readable or the write ended.
   Snapshot wait(std::uint64_t position) const;
+  // The hash state over the longest stored prefix of at most `position` bytes, and that
+  // prefix's length: a reader that must finish the body elsewhere (the write ran out of space)
+  // can still check the whole body's digest. Kept at every chunk boundary: 256 bytes a chunk.
+  std::pair<std::uint64_t, Blake2b256> hashed_prefix(std::uint64_t position) const;
 
  private:
   bool ready(std::uint64_t position) const;  // mu_ held
@@ -69,6 +75,7 @@ class LiveObject {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   Snapshot state_;
+  std::vector<std::pair<std::uint64_t, Blake2b256>> hashed_;  // ascending prefix lengths
   std::vector<std::pair<std::uint64_t, std::function<void()>>> callbacks_;  // position, cb
 };
 

@@ -517,7 +517,9 @@ EOF
   tail -4 "$WORK/dns.txt" >&2
 }
 
-idle_rss() {  # idle_rss LABEL: 2 s of samples with no traffic
+idle_rss() {  # idle_rss LABEL [SETTLE]: 2 s of samples with no traffic, after SETTLE s of none
+  # (pipgate gives memory back after 10–15 s without a request; nginx has no such step)
+  sleep "${2:-0}"
   rss_start "$1"
   sleep 2
   rss_stop
@@ -535,7 +537,7 @@ want s5 && idle_rss idle-fresh
 want s4 && s4_cold
 want s4 && s4_coalesce
 warm_and_verify
-want s5 && idle_rss idle-warm
+want s5 && idle_rss idle-warm 20
 if [ "${HOLD:-0}" -gt 0 ]; then  # development: keep the world up (in_cli etc. in $WORK/env.sh)
   declare -p NS_CLI NS_SRV NS_ORG PG_IP NGX_IP CA WORK PIPGATE_PID NGINX_PID >"$WORK/env.sh"
   log "HOLD: world up for ${HOLD}s; source $WORK/env.sh; touch $WORK/release to go on"
@@ -546,7 +548,7 @@ want s2 && s2_pages
 want s3 && s3_handshakes
 want profile && profile
 if want s6; then [ "$(budget_left)" -gt 120 ] && s6_pip || log "s6 skipped: time budget"; fi
-want s5 && idle_rss idle-after
+want s5 && idle_rss idle-after 20
 record "{\"kind\":\"origin\",\"requests\":$(cat "$WORK"/origin-*.jsonl | grep -c '"event":"request"')}"
 # The proxies are done: stop them before the store and DNS benchmarks.
 for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do

@@ -173,5 +173,89 @@ TEST_F(LiveReader, ReaderOfACommittedObjectIsNeverLive) {
   EXPECT_EQ(calls, 1);
 }
 
+TEST_F(LiveReader, ReadSomeHandsOverWholeChunksAndCopiesTheRest) {
+  open();
+  const std::string body = pattern(10000);
+  put("k", body);
+  auto r = store->open_reader("k");
+  PIPGATE_ASSERT_OK(r);
+  r->skip_chunk_checksums();  // the same bytes either way
+  auto a = r->read_some(1 << 20);
+  PIPGATE_ASSERT_OK(a);
+  EXPECT_EQ(*a, body.substr(0, 4096)) << "a chunk-aligned read is one whole chunk";
+  auto b = r->read_some(100);
+  PIPGATE_ASSERT_OK(b);
+  EXPECT_EQ(*b, body.substr(4096, 100)) << "no more than asked";
+  auto c = r->read_some(1 << 20);
+  PIPGATE_ASSERT_OK(c);
+  EXPECT_EQ(*c, body.substr(4196, 8192 - 4196)) << "the rest of the current chunk";
+  auto d = r->read_some(1 << 20);
+  PIPGATE_ASSERT_OK(d);
+  EXPECT_EQ(*d, body.substr(8192)) << "the short last chunk whole";
+  EXPECT_TRUE(r->is_done());
+  EXPECT_EQ(r->read_some(1 << 20).value(), "");
+
+  auto ranged = store->open_reader("k", {.offset = 4096, .length = 5000});
+  PIPGATE_ASSERT_OK(ranged);
+  std::string got;
+  for (;;) {
+    auto n = ranged->read_some(1 << 20);
+    PIPGATE_ASSERT_OK(n);
+    if (n->empty()) break;
+    got += *n;
+  }
+  EXPECT_EQ(got, body.substr(4096, 5000)) << "a range that ends mid-chunk is cut there";
+}
+
+TEST_F(LiveReader, ReadSomeOfALiveWriteStopsAtWhatIsStored) {
+  open();
+  const std::string body = pattern(10000);
+  auto w = store->begin("k", {}, 10000);
+  PIPGATE_ASSERT_OK(w);
+  auto r = store->join("k");
+  PIPGATE_ASSERT_OK(r);
+  PIPGATE_ASSERT_OK(w->append(std::string_view(body).substr(0, 6000)));
+  EXPECT_EQ(r->read_some(1 << 20).value(), body.substr(0, 4096));
+  EXPECT_EQ(r->read_some(1 << 20).value(), "") << "the second chunk is not whole yet";
+  PIPGATE_ASSERT_OK(w->append(std::string_view(body).substr(6000)));
+  PIPGATE_ASSERT_OK(w->commit());
+  EXPECT_EQ(r->read_some(1 << 20).value(), body.substr(4096, 4096));
+  EXPECT_EQ(r->read_some(1 << 20).value(), body.substr(8192));
+  EXPECT_TRUE(r->is_done());
+}
+
+TEST_F(LiveReader, HashedPrefixIsTheWritersStateAtTheLastChunkBoundaryReached) {
+  open();
+  const std::string body = pattern(10000);
+  auto w = store->begin("k", {}, 10000);
+  PIPGATE_ASSERT_OK(w);
+  auto r = store->join("k");
+  PIPGATE_ASSERT_OK(r);
+  auto none = r->hashed_prefix();
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->first, 0u);
+  EXPECT_EQ(none->second.finish(), Blake2b256::of(std::string_view())) << "nothing hashed yet";
+
+  PIPGATE_ASSERT_OK(w->append(std::string_view(body).substr(0, 9000)));  // two whole chunks
+  std::vector<std::uint8_t> buf(5000);
+  EXPECT_EQ(r->read(buf).value(), 4096u);
+  EXPECT_EQ(r->read(std::span(buf).first(1000)).value(), 1000u);  // position 5096
+  auto mid = r->hashed_prefix();
+  ASSERT_TRUE(mid.has_value());
+  EXPECT_EQ(mid->first, 4096u) << "the boundary at or before the reader's position";
+  Blake2b256 rest = mid->second;
+  rest.update(std::string_view(body).substr(4096));
+  EXPECT_EQ(rest.finish(), Blake2b256::of(body)) << "continues to the whole body's digest";
+
+  w->abort(Error{Errc::kNoSpace, "disk full"});
+  EXPECT_EQ(r->read(buf).error().code, Errc::kNoSpace);
+  EXPECT_EQ(r->hashed_prefix()->first, 4096u) << "still there after the write failed";
+
+  put("done", body);
+  auto committed = store->open_reader("done");
+  PIPGATE_ASSERT_OK(committed);
+  EXPECT_FALSE(committed->hashed_prefix().has_value());
+}
+
 }  // namespace
 }  // namespace pipgate::store::testing
