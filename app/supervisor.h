@@ -56,8 +56,9 @@ class Supervisor {
   // Every added child, in the order added. Call on the io_context's thread.
   std::vector<ChildStatus> status() const;
 
-  // Restart delay after the n-th consecutive quick failure: 0.5 s doubling up to 30 s. A child
-  // that stayed up for a minute starts over at 0.5 s. Pure, for tests.
+  // Restart delay after the n-th consecutive quick failure: none for the first, then 0.5 s
+  // doubling up to 30 s. A child that stayed up for a minute starts over (restarted at once).
+  // Pure, for tests.
   static std::chrono::milliseconds backoff(int consecutive_failures);
 
  private:

@@ -340,7 +340,7 @@ Outcome Responder::handle(std::span<const std::uint8_t> query, const Client& fro
   // token; a TCP peer has completed a handshake and is bounded by tcp_max_connections.
   if (from.transport == Transport::kUdp && !limiter_.allow(from.address, now)) {
     ++stats_.rate_limited;
-    return Drop{};
+    return Drop{.rate_limited = true};
   }
   const bool is_allowed = std::any_of(options_.allow.begin(), options_.allow.end(),
                                       [&](const Cidr& c) { return c.contains(from.address); });

@@ -82,7 +82,9 @@ struct Refuse {
   Bytes packet;
 };
 // Send nothing: no usable header, QR set, or rate-limited.
-struct Drop {};
+struct Drop {
+  bool rate_limited = false;  // the client's token bucket was empty (the servers log it)
+};
 
 using Outcome = std::variant<Answer, Forward, Refuse, Drop>;
 

@@ -17,6 +17,7 @@
 
 #include "common/asio_address.h"
 #include "dns/forwarder.h"
+#include "dns/log_throttle.h"
 #include "dns/responder.h"
 
 namespace pipgate::dns {
@@ -115,7 +116,10 @@ struct TcpServer::State : std::enable_shared_from_this<TcpServer::State> {
       if (auto* a = std::get_if<Answer>(&outcome)) {
         enqueue(a->packet);
       } else if (auto* r = std::get_if<Refuse>(&outcome)) {
-        spdlog::debug("tcp: refused {} (not in [dns] allow)", peer);
+        if (auto n = server->refusals.note(address, server->clock->monotonic_now())) {
+          spdlog::info("tcp: refused {} (not in [dns] allow): {} quer{} since the last line", peer,
+                       n, n == 1 ? "y" : "ies");
+        }
         enqueue(r->packet);
       } else if (auto* f = std::get_if<Forward>(&outcome)) {
         ++outstanding;
@@ -190,6 +194,7 @@ struct TcpServer::State : std::enable_shared_from_this<TcpServer::State> {
   Forwarder* forwarder = nullptr;
   const Clock* clock = nullptr;
   bool is_stopped = false;
+  LogThrottle refusals;
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
     auto self = shared_from_this();

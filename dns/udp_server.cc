@@ -12,6 +12,7 @@
 
 #include "common/asio_address.h"
 #include "dns/forwarder.h"
+#include "dns/log_throttle.h"
 #include "dns/responder.h"
 
 namespace pipgate::dns {
@@ -37,6 +38,8 @@ struct UdpServer::State : std::enable_shared_from_this<UdpServer::State> {
   Forwarder* forwarder = nullptr;
   const Clock* clock = nullptr;
   bool is_stopped = false;
+  LogThrottle refusals;
+  LogThrottle rate_limited;
 
   // Never blocks: the socket is non-blocking, and a datagram the kernel cannot take now is lost
   // like any UDP datagram (the client retries).
@@ -49,14 +52,24 @@ struct UdpServer::State : std::enable_shared_from_this<UdpServer::State> {
     }
   }
 
-  void carry_out(udp::socket& sock, const udp::endpoint& peer, Outcome outcome) {
+  void carry_out(udp::socket& sock, const udp::endpoint& peer, const Client& client,
+                 Outcome outcome) {
     if (auto* a = std::get_if<Answer>(&outcome)) {
       send(sock, peer, a->packet);
     } else if (auto* r = std::get_if<Refuse>(&outcome)) {
-      if (spdlog::should_log(spdlog::level::debug)) {  // no string work per packet otherwise
-        spdlog::debug("udp: refused {} (not in [dns] allow)", peer.address().to_string());
+      // Once per client and episode, then every 10 s at most: no string work per packet.
+      if (auto n = refusals.note(client.address, clock->monotonic_now())) {
+        spdlog::info("udp: refused {} (not in [dns] allow): {} quer{} since the last line",
+                     peer.address().to_string(), n, n == 1 ? "y" : "ies");
       }
       send(sock, peer, r->packet);
+    } else if (auto* d = std::get_if<Drop>(&outcome); d && d->rate_limited) {
+      if (auto n = rate_limited.note(client.address, clock->monotonic_now())) {
+        spdlog::warn(
+            "udp: rate-limiting {} (over [dns] rate_limit): {} quer{} dropped since the "
+            "last line",
+            peer.address().to_string(), n, n == 1 ? "y" : "ies");
+      }
     } else if (auto* f = std::get_if<Forward>(&outcome)) {
       const Bytes upstream_query = f->upstream_query;
       forwarder->send(upstream_query, [self = shared_from_this(), &sock, peer,
@@ -92,7 +105,7 @@ struct UdpServer::State : std::enable_shared_from_this<UdpServer::State> {
           continue;
         }
         const Client client{from_asio(peer.address()), Transport::kUdp};
-        carry_out(sock, peer,
+        carry_out(sock, peer, client,
                   responder->handle(std::span(buf.data(), n), client, clock->monotonic_now()));
         if (is_stopped) co_return;
       }

@@ -12,6 +12,7 @@
 #include "proxy/access_log.h"
 #include "proxy/header_hygiene.h"
 #include "proxy/internal/async_event.h"
+#include "proxy/internal/h1_request.h"
 #include "proxy/internal/spawn.h"
 
 namespace pipgate::proxy {
@@ -74,7 +75,12 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
   bool pump_done = true;
   internal::AsyncEvent pump_done_event;
 
-  using Parser = http::request_parser<http::buffer_body>;
+  using Parser = internal::H1Parser;
+
+  void log_head_over_limit() {
+    spdlog::info("conn {} {} h1: request head over header_limit ({} bytes): 431, closing", info.id,
+                 info.client_address.to_string(), opts.header_limit_bytes);
+  }
 
   // Reads bytes into `in`. 0 on clean EOF.
   asio::awaitable<Result<std::size_t>> fill() {
@@ -83,52 +89,6 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
         co_await tls->read_some(std::span<char>(static_cast<char*>(space.data()), space.size()));
     if (n) in.commit(*n);
     co_return n;
-  }
-
-  // Copies the request head into a Request. Error text when it is unusable.
-  Result<Request> to_request(const Parser& p) {
-    const auto& msg = p.get();
-    Request req;
-    req.version = HttpVersion::kHttp11;
-    req.method = std::string(msg.method_string());
-    req.sni = info.sni;
-    req.client_address = info.client_address;
-    req.connection_id = info.id;
-    std::string_view target = msg.target();
-    int hosts = 0;
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (name == "host") {
-        ++hosts;
-        req.authority = std::string(f.value());
-        continue;
-      }
-      req.headers.push_back({std::move(name), std::string(f.value())});
-    }
-    if (hosts != 1)
-      return make_error(Errc::kInvalidInput, "an HTTP/1.1 request needs exactly one Host field");
-    for (std::string_view scheme : {"https://", "http://"}) {
-      if (target.size() >= scheme.size() &&
-          std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
-            return a == std::tolower(static_cast<unsigned char>(b));
-          })) {
-        // absolute-form (RFC 9112 §3.2.2): its authority replaces Host.
-        req.is_absolute_form = true;
-        req.scheme = std::string(scheme.substr(0, scheme.size() - 3));
-        auto rest = target.substr(scheme.size());
-        auto slash = rest.find_first_of("/?");
-        req.authority = std::string(rest.substr(0, slash));
-        req.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-        if (!req.path.empty() && req.path.front() == '?') req.path = "/" + req.path;
-        break;
-      }
-    }
-    if (!req.is_absolute_form) req.path = std::string(target);
-    if (msg.method() == http::verb::connect) req.path = std::string(target);
-    req.has_body = p.chunked() || (p.content_length() && *p.content_length() > 0);
-    if (p.content_length()) req.content_length = *p.content_length();
-    return req;
   }
 
   asio::awaitable<Result<>> write_text(int status, std::string_view text, bool close) {
@@ -200,6 +160,7 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
         in.consume(used);
         if (p.is_header_done()) break;
         if (ec == http::error::header_limit) {
+          log_head_over_limit();
           ignore_error(co_await write_text(431, "request header too large\n", true),
                        "the connection ends after this answer");
           co_return false;
@@ -212,6 +173,7 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
           co_return false;
         }
         if (in.size() >= opts.header_limit_bytes + kReadSize) {
+          log_head_over_limit();
           ignore_error(co_await write_text(431, "request header too large\n", true),
                        "the connection ends after this answer");
           co_return false;
@@ -220,7 +182,14 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
       if (shutting_down && idle) co_return false;
       auto n = co_await fill();
       if (!n) {
-        if (!idle) spdlog::debug("conn {} h1: {}", info.id, n.error().detail);
+        // Slowloris: the head's first byte came, the rest not within header_timeout.
+        if (!idle && n.error().detail.ends_with("timed out"))
+          spdlog::info(
+              "conn {} {} h1: request head not complete within header_timeout ({} ms): "
+              "closing",
+              info.id, info.client_address.to_string(), opts.header_timeout.count());
+        else if (!idle)
+          spdlog::debug("conn {} h1: {}", info.id, n.error().detail);
         co_return false;
       }
       if (*n == 0) co_return false;
@@ -228,7 +197,7 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
     tls->set_deadline(MonotonicTime::max());
     idle = false;
 
-    auto req = to_request(p);
+    auto req = internal::h1_request(p, info);
     if (!req) {
       ignore_error(co_await write_text(400, req.error().detail + "\n", true),
                    "the connection ends after this answer");

@@ -4,9 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <map>
+#include <utility>
 
 #include "proxy/access_log.h"
 #include "proxy/flood_guard.h"
@@ -41,22 +44,25 @@ nghttp2_nv make_nv(const std::string& name, const std::string& value) {
 }  // namespace
 
 struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
-  State(std::unique_ptr<TlsStream> t, ConnectionInfo i, const ProxyOptions& o, const Router& r,
-        Backend& b, const Clock& c)
+  // `t` may be null (H2SessionFeed: no socket); `e` runs the streams.
+  State(std::unique_ptr<TlsStream> t, asio::any_io_executor e, ConnectionInfo i,
+        const ProxyOptions& o, const Router& r, Backend& b, const Clock& c)
       : tls(std::move(t)),
+        ex(std::move(e)),
         info(std::move(i)),
         opts(o),
         router(r),
         backend(b),
         clock(c),
         resets(o.h2_reset_rate, o.h2_reset_burst, c.monotonic_now()),
-        idle_timer(tls->get_executor()),
+        idle_timer(ex),
         last_activity(c.monotonic_now()) {}
   ~State() {
     if (session) nghttp2_session_del(session);
   }
 
   std::unique_ptr<TlsStream> tls;
+  asio::any_io_executor ex;
   ConnectionInfo info;
   const ProxyOptions& opts;
   const Router& router;
@@ -66,6 +72,8 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
   std::unique_ptr<internal::H2Io> io;
   std::map<std::int32_t, std::shared_ptr<Stream>> streams;
   FloodGuard resets;
+  bool calmed = false;            // GOAWAY ENHANCE_YOUR_CALM submitted
+  bool refusing_streams = false;  // logged: the peer opens streams past our limit
   bool ended = false;
   asio::steady_timer idle_timer;
   MonotonicTime last_activity;
@@ -80,8 +88,14 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
     if (io) io->kick();
   }
 
+  // Where DATA frames go (send_data): the writer's buffer, or H2SessionFeed's without a socket.
+  std::string feed_out;
+  std::string& write_buffer() { return io ? io->write_buffer() : feed_out; }
+
   // The peer is abusing the protocol: GOAWAY ENHANCE_YOUR_CALM, then the connection ends.
   void calm_down(std::string_view why) {
+    if (calmed) return;
+    calmed = true;
     spdlog::warn("conn {} {}: {}; closing with ENHANCE_YOUR_CALM", info.id,
                  info.client_address.to_string(), why);
     nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
@@ -149,8 +163,7 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
           if (st->req.authority.empty()) st->req.authority = st->host_field;
           st->req.has_body = !end_stream;
           if (st->req.has_body) {
-            st->req_body =
-                std::make_shared<BodyPipe>(s.tls->get_executor(), s.opts.body_buffer_bytes);
+            st->req_body = std::make_shared<BodyPipe>(s.ex, s.opts.body_buffer_bytes);
             std::int32_t id = st->id;
             std::weak_ptr<State> weak = s.weak_from_this();
             st->req_body->on_consumed([weak, id](std::size_t n) {
@@ -162,7 +175,7 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
             });
           }
           auto shared = s.streams[st->id];
-          asio::co_spawn(s.tls->get_executor(), serve_stream(s.shared_from_this(), shared),
+          asio::co_spawn(s.ex, serve_stream(s.shared_from_this(), shared),
                          internal::log_exception("h2 stream"));
         } else if (end_stream && st->req_body) {
           st->req_body->finish();  // trailers end the body; they are not forwarded
@@ -215,10 +228,20 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
     if (st.out) st.out->drained.notify();
   }
 
-  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+  // DATA frames are written by send_data, straight from the body's chunks into the connection's
+  // write buffer, rather than copied into nghttp2's frame buffer first.
+  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
                            nghttp2_data_source* source, void*) {
     auto* st = static_cast<Stream*>(source->ptr);
-    return internal::h2_read_outgoing(*st->out, buf, length, flags);
+    return internal::h2_read_outgoing_no_copy(*st->out, length, flags);
+  }
+
+  static int send_data(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
+                       size_t length, nghttp2_data_source* source, void* ud) {
+    auto* st = static_cast<Stream*>(source->ptr);
+    internal::h2_send_outgoing(*st->out, framehd, length, frame->data.padlen,
+                               self(ud).write_buffer());
+    return 0;
   }
 
   void submit_response(Stream& st, const Response& resp) {
@@ -244,12 +267,19 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
 
   static asio::awaitable<void> serve_stream(std::shared_ptr<State> self,
                                             std::shared_ptr<Stream> st) {
-    auto ex = self->tls->get_executor();
+    auto ex = self->ex;
+    // co_spawn runs this at once, inside nghttp2's frame callback: yield first, so that the rest
+    // of the bytes already read (the RST_STREAM right behind the HEADERS, in a rapid reset) is
+    // processed before any upstream work starts.
+    co_await asio::post(ex, asio::use_awaitable);
     if (st->closed || self->ended)
       co_return;  // reset before it started (rapid reset): no upstream work
     auto started = self->clock.monotonic_now();
     Response resp;
     if (st->too_large) {
+      spdlog::info("conn {} {} h2: stream {}: header list over header_limit ({} bytes): 431",
+                   self->info.id, self->info.client_address.to_string(), st->id,
+                   self->opts.header_limit_bytes);
       resp = text_response(ex, 431, "request header list too large\n");
     } else {
       if (st->req.scheme.empty()) st->req.scheme = "https";
@@ -311,6 +341,19 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
   // response it already has.
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
     auto& s = self(ud);
+    if (frame->hd.type == NGHTTP2_RST_STREAM &&
+        frame->rst_stream.error_code == NGHTTP2_REFUSED_STREAM) {
+      // nghttp2 refuses streams past SETTINGS_MAX_CONCURRENT_STREAMS; each costs us a frame
+      // and the peer nothing, so they count as resets (a peer ignoring the limit gets GOAWAY).
+      if (!s.refusing_streams)
+        spdlog::info("conn {} {} h2: refusing streams past SETTINGS_MAX_CONCURRENT_STREAMS ({})",
+                     s.info.id, s.info.client_address.to_string(),
+                     s.opts.h2_max_concurrent_streams);
+      s.refusing_streams = true;
+      if (!s.resets.allow(s.clock.monotonic_now()))
+        s.calm_down("too many streams past SETTINGS_MAX_CONCURRENT_STREAMS");
+      return 0;
+    }
     if ((frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) ||
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
       return 0;
@@ -333,53 +376,72 @@ struct H2Session::State : std::enable_shared_from_this<H2Session::State> {
       if (!streams.empty()) last_activity = clock.monotonic_now();
     }
   }
+
+  // Creates the nghttp2 server session with our callbacks, options and SETTINGS. False when
+  // nghttp2 cannot (logged).
+  bool start() {
+    auto* s = this;
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &State::on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, &State::on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &State::on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &State::on_data_chunk_recv);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &State::on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &State::on_frame_send);
+    nghttp2_session_callbacks_set_send_data_callback(cbs, &State::send_data);
+    nghttp2_option* opt = nullptr;
+    nghttp2_option_new(&opt);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    // nghttp2 counts CONTINUATION frames per header block; mem_recv then fails with
+    // TOO_MANY_CONTINUATIONS and H2Io answers GOAWAY ENHANCE_YOUR_CALM.
+    nghttp2_option_set_max_continuations(opt, s->opts.h2_max_continuations);
+    // nghttp2's own reset limit is a backstop at twice ours: ours fires first, with
+    // ENHANCE_YOUR_CALM and a log line, and also counts resets we send.
+    nghttp2_option_set_stream_reset_rate_limit(opt, 2ull * s->opts.h2_reset_burst,
+                                               2ull * s->opts.h2_reset_rate);
+    int rv = nghttp2_session_server_new2(&s->session, cbs, s, opt);
+    nghttp2_session_callbacks_del(cbs);
+    nghttp2_option_del(opt);
+    if (rv != 0) {
+      spdlog::error("conn {}: nghttp2_session_server_new2: {}", s->info.id, nghttp2_strerror(rv));
+      return false;
+    }
+    nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->opts.h2_max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s->opts.h2_stream_window_bytes},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, s->opts.header_limit_bytes},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+    };
+    nghttp2_submit_settings(s->session, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+    std::int32_t conn_window = static_cast<std::int32_t>(
+        std::max<std::uint64_t>(1u << 20, 16ull * s->opts.h2_stream_window_bytes));
+    nghttp2_session_set_local_window_size(s->session, NGHTTP2_FLAG_NONE, 0,
+                                          std::min<std::int32_t>(conn_window, (1 << 30)));
+    return true;
+  }
+
+  // The connection is over: every open stream ends.
+  void end() {
+    ended = true;
+    idle_timer.cancel();
+    auto open = std::move(streams);
+    for (auto& [id, st] : open) close_stream(*st, "client connection closed");
+  }
 };
 
 H2Session::H2Session(std::unique_ptr<TlsStream> tls, ConnectionInfo info, const ProxyOptions& opts,
                      const Router& router, Backend& backend, const Clock& clock)
-    : state_(
-          std::make_shared<State>(std::move(tls), std::move(info), opts, router, backend, clock)) {}
+    : state_(std::make_shared<State>(nullptr, tls->get_executor(), std::move(info), opts, router,
+                                     backend, clock)) {
+  state_->tls = std::move(tls);
+}
 
 H2Session::~H2Session() = default;
 
 asio::awaitable<void> H2Session::run() {
   auto s = state_;
-  nghttp2_session_callbacks* cbs = nullptr;
-  nghttp2_session_callbacks_new(&cbs);
-  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &State::on_begin_headers);
-  nghttp2_session_callbacks_set_on_header_callback(cbs, &State::on_header);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &State::on_frame_recv);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &State::on_data_chunk_recv);
-  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &State::on_stream_close);
-  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &State::on_frame_send);
-  nghttp2_option* opt = nullptr;
-  nghttp2_option_new(&opt);
-  nghttp2_option_set_no_auto_window_update(opt, 1);
-  // nghttp2 counts CONTINUATION frames per header block; mem_recv then fails with
-  // TOO_MANY_CONTINUATIONS and H2Io answers GOAWAY ENHANCE_YOUR_CALM.
-  nghttp2_option_set_max_continuations(opt, s->opts.h2_max_continuations);
-  // nghttp2's own reset limit is a backstop at twice ours: ours fires first, with
-  // ENHANCE_YOUR_CALM and a log line, and also counts resets we send.
-  nghttp2_option_set_stream_reset_rate_limit(opt, 2ull * s->opts.h2_reset_burst,
-                                             2ull * s->opts.h2_reset_rate);
-  int rv = nghttp2_session_server_new2(&s->session, cbs, s.get(), opt);
-  nghttp2_session_callbacks_del(cbs);
-  nghttp2_option_del(opt);
-  if (rv != 0) {
-    spdlog::error("conn {}: nghttp2_session_server_new2: {}", s->info.id, nghttp2_strerror(rv));
-    co_return;
-  }
-  nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->opts.h2_max_concurrent_streams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s->opts.h2_stream_window_bytes},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, s->opts.header_limit_bytes},
-      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-  };
-  nghttp2_submit_settings(s->session, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  std::int32_t conn_window = static_cast<std::int32_t>(
-      std::max<std::uint64_t>(1u << 20, 16ull * s->opts.h2_stream_window_bytes));
-  nghttp2_session_set_local_window_size(s->session, NGHTTP2_FLAG_NONE, 0,
-                                        std::min<std::int32_t>(conn_window, (1 << 30)));
+  if (!s->start()) co_return;
   s->io = std::make_unique<internal::H2Io>(*s->tls, s->session, s->clock);
   asio::co_spawn(s->tls->get_executor(), s->watch_idle(s),
                  internal::log_exception("h2 idle timer"));
@@ -390,10 +452,7 @@ asio::awaitable<void> H2Session::run() {
   else if (!r)
     spdlog::debug("conn {} {} h2: connection ended: {}", s->info.id,
                   s->info.client_address.to_string(), to_string(r.error()));
-  s->ended = true;
-  s->idle_timer.cancel();
-  auto streams = std::move(s->streams);
-  for (auto& [id, st] : streams) State::close_stream(*st, "client connection closed");
+  s->end();
 }
 
 void H2Session::shutdown() {
@@ -407,6 +466,45 @@ void H2Session::shutdown() {
 
 void H2Session::close() {
   if (state_->io) state_->io->close();
+}
+
+H2SessionFeed::H2SessionFeed(asio::any_io_executor ex, ConnectionInfo info,
+                             const ProxyOptions& opts, const Router& router, Backend& backend,
+                             const Clock& clock)
+    : state_(std::make_shared<H2Session::State>(nullptr, std::move(ex), std::move(info), opts,
+                                                router, backend, clock)) {
+  started_ = state_->start();
+}
+
+H2SessionFeed::~H2SessionFeed() { state_->end(); }
+
+long H2SessionFeed::receive(std::span<const std::uint8_t> bytes) {
+  if (!started_ || state_->ended) return NGHTTP2_ERR_EOF;
+  auto rv = nghttp2_session_mem_recv(state_->session, bytes.data(), bytes.size());
+  if (rv < 0) {  // as H2Io::run does
+    bool flood = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
+    nghttp2_session_terminate_session(state_->session,
+                                      flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+  }
+  return static_cast<long>(rv);
+}
+
+std::string H2SessionFeed::send() {
+  std::string& out = state_->feed_out;  // as H2Io's writer: send_data appends here too
+  out.clear();
+  if (!started_) return out;
+  for (;;) {
+    const uint8_t* data = nullptr;
+    auto n = nghttp2_session_mem_send(state_->session, &data);
+    if (n <= 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+  }
+  return std::exchange(out, std::string());
+}
+
+bool H2SessionFeed::wants_io() const {
+  return started_ && (nghttp2_session_want_read(state_->session) ||
+                      nghttp2_session_want_write(state_->session));
 }
 
 }  // namespace pipgate::proxy

@@ -14,8 +14,12 @@
 //   co_await session.run();   // returns when the connection is over
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
+#include <string>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "common/clock.h"
@@ -43,8 +47,34 @@ class H2Session {
   void close();
 
  private:
+  friend class H2SessionFeed;
   struct State;
   std::shared_ptr<State> state_;
+};
+
+// The same server session without a socket (sans-IO), for tests/fuzz/h2_server_fuzz.cc: the same
+// nghttp2 options, SETTINGS and callbacks, Router and Backend as H2Session; the caller moves the
+// bytes (H2Io's part). Streams are served by coroutines on `ex`: poll it between calls. No idle
+// timer. Destroying it ends the connection as a closed socket does.
+class H2SessionFeed {
+ public:
+  H2SessionFeed(boost::asio::any_io_executor ex, ConnectionInfo info, const ProxyOptions& opts,
+                const Router& router, Backend& backend, const Clock& clock);
+  ~H2SessionFeed();
+  H2SessionFeed(const H2SessionFeed&) = delete;
+  H2SessionFeed& operator=(const H2SessionFeed&) = delete;
+
+  // nghttp2_session_mem_recv's result: the bytes taken, or a negative nghttp2 error code, after
+  // which the session is terminated (GOAWAY queued) as H2Io does.
+  long receive(std::span<const std::uint8_t> bytes);
+  // Everything nghttp2_session_mem_send has to send now.
+  std::string send();
+  // nghttp2_session_want_read || want_write: false once the connection is over.
+  bool wants_io() const;
+
+ private:
+  std::shared_ptr<H2Session::State> state_;
+  bool started_ = false;
 };
 
 }  // namespace pipgate::proxy

@@ -24,6 +24,10 @@ Result<ProxyOptions> proxy_options_from(const Config& cfg,
   ProxyOptions o;
   static_cast<ProxyConfig&>(o) = cfg.proxy;
   o.dns_upstream = cfg.dns.upstream;
+  // The proxy's own lookups (c-ares, two tries: T then 2T) follow [dns] upstream_timeout too,
+  // so a miss while the upstream DNS is down fails within 3 × upstream_timeout (6 s by default)
+  // and an office that shortens it gets its 502s sooner.
+  o.dns_timeout = cfg.dns.upstream_timeout;
   o.cache = cfg.cache;
   for (const auto& name : cfg.dns.intercept) o.intercept.push_back(lower(name));
   if (o.listen.empty()) return make_error(Errc::kConfig, "[proxy] listen: no address to serve on");

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +14,7 @@
 #include "common/asio_address.h"
 #include "common/tcp_listener.h"
 #include "proxy/cache/cache_backend.h"
+#include "proxy/flood_guard.h"
 #include "proxy/h1_session.h"
 #include "proxy/h2_session.h"
 #include "proxy/internal/async_event.h"
@@ -36,6 +38,9 @@ struct Connection {
   IpAddress client;
   std::function<void()> shutdown;  // empty until the session exists
   std::function<void()> close;
+  int fd = -1;              // the socket's descriptor, for make_room()
+  bool in_session = false;  // past the TLS handshake
+  bool evicted = false;     // shut down by make_room(): ending
 };
 
 }  // namespace
@@ -59,6 +64,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   std::map<std::uint64_t, Connection> connections;
   std::map<IpAddress, std::uint32_t> per_client;
   std::uint64_t next_id = 0;
+  FloodGuard eviction_log{1, 5, MonotonicTime{}};  // make_room()'s log lines: about 1/s
   bool stopping = false;
   internal::AsyncEvent drained;
 
@@ -75,16 +81,17 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       auto remote = socket.remote_endpoint(rec);
       if (rec) continue;
       auto client = from_asio(remote.address());
-      if (connections.size() >= opts.max_connections ||
-          per_client[client] >= opts.max_connections_per_client) {
+      auto mine = per_client.find(client);
+      bool client_full =
+          mine != per_client.end() && mine->second >= opts.max_connections_per_client;
+      if (client_full || (connections.size() >= opts.max_connections && !make_room(client))) {
         spdlog::warn("proxy: refusing connection from {}: {} (limit)", client.to_string(),
-                     connections.size() >= opts.max_connections ? "too many connections"
-                                                                : "too many from this client");
+                     client_full ? "too many from this client" : "too many connections");
         socket.close(rec);
         continue;
       }
       auto id = ++next_id;
-      connections[id] = Connection{client, {}, [] {}};
+      connections[id] = Connection{client, {}, [] {}, socket.native_handle()};
       ++per_client[client];
       socket.set_option(tcp::no_delay(true), rec);
       asio::co_spawn(io, serve(shared_from_this(), id, std::move(socket), client, remote.port()),
@@ -97,6 +104,40 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
                        }
                      });
     }
+  }
+
+  // At max_connections, a client holding more than its share gives way to one holding fewer
+  // (thousands of idle connections from a few addresses must not lock the office out): the
+  // heaviest client's oldest connection still in its TLS handshake, else its oldest, is shut
+  // down, and the new one accepted. False when `client` is itself among the heaviest.
+  bool make_room(const IpAddress& client) {
+    const IpAddress* heaviest = nullptr;
+    std::uint32_t most = 0;
+    for (const auto& [address, n] : per_client) {
+      if (n > most) {
+        most = n;
+        heaviest = &address;
+      }
+    }
+    auto mine = per_client.find(client);
+    std::uint32_t have = mine == per_client.end() ? 0 : mine->second;
+    if (!heaviest || most <= have + 1) return false;
+    Connection* victim = nullptr;
+    for (auto& [id, c] : connections) {
+      if (c.evicted || c.fd < 0 || c.client != *heaviest) continue;
+      if (!victim) victim = &c;
+      if (!c.in_session) {
+        victim = &c;
+        break;
+      }
+    }
+    if (!victim) return false;
+    victim->evicted = true;
+    ::shutdown(victim->fd, SHUT_RDWR);  // its session ends on its own and is forgotten then
+    if (eviction_log.allow(clock.monotonic_now()))
+      spdlog::warn("proxy: at max_connections ({}): closing one of {}'s {} connections for {}",
+                   opts.max_connections, heaviest->to_string(), most, client.to_string());
+    return true;
   }
 
   void forget(std::uint64_t id, const IpAddress& client) {
@@ -127,6 +168,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
                   alpn.empty() ? "http/1.1 (no ALPN)" : alpn,
                   (*tls)->session_reused() ? " (resumed)" : "");
     auto& entry = self->connections[id];
+    entry.in_session = true;
     if (alpn == "h2") {
       H2Session session(std::move(*tls), info, self->opts, *self->router, *self->backend,
                         self->clock);

@@ -183,6 +183,23 @@ Result<> add_name_constraints(X509* cert, const std::vector<std::string>& permit
     }
     subtree.release();  // now owned by the stack
   }
+  // Every IPv4 and IPv6 address excluded (RFC 5280 §4.2.1.10: address and mask, 8 or 32 zero
+  // bytes). Permitted DNS subtrees say nothing about other name types: without this, the CA's
+  // key could sign a certificate for https://<any address> (IP SAN only) that OpenSSL and
+  // Python accept (tests/integration/certs/name_constraints_test.sh).
+  nc->excludedSubtrees = sk_GENERAL_SUBTREE_new_null();
+  if (!nc->excludedSubtrees) return internal_error("sk_GENERAL_SUBTREE_new_null failed");
+  for (int len : {8, 32}) {
+    static const std::uint8_t kZero[32] = {};
+    bssl::UniquePtr<GENERAL_SUBTREE> subtree(GENERAL_SUBTREE_new());
+    bssl::UniquePtr<ASN1_OCTET_STRING> range(ASN1_OCTET_STRING_new());
+    if (!subtree || !range || !ASN1_OCTET_STRING_set(range.get(), kZero, len))
+      return internal_error("cannot make an excluded iPAddress subtree");
+    GENERAL_NAME_set0_value(subtree->base, GEN_IPADD, range.release());
+    if (!sk_GENERAL_SUBTREE_push(nc->excludedSubtrees, subtree.get()))
+      return internal_error("sk_GENERAL_SUBTREE_push failed");
+    subtree.release();  // now owned by the stack
+  }
   // Critical: a client that cannot process name constraints must reject the CA rather than trust
   // it for every name (RFC 5280 §4.2.1.10 says conforming CAs MUST mark it critical).
   if (!X509_add1_ext_i2d(cert, NID_name_constraints, nc.get(), 1, X509V3_ADD_DEFAULT)) {

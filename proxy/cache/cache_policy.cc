@@ -236,9 +236,12 @@ Freshness freshness(const Resource& resource, const ResponseHead& stored, System
     auto e = parse_http_date(*exp);
     auto d = find_header(stored.headers, "date");
     auto date = d ? parse_http_date(*d) : std::nullopt;
-    // An invalid Expires means "already expired" (RFC 9111 §5.3).
-    lifetime = e && date ? std::max(seconds(0), std::chrono::duration_cast<seconds>(*e - *date))
-                         : seconds(0);
+    // An invalid Expires means "already expired" (RFC 9111 §5.3). The difference is taken in
+    // seconds: dates clamp to SystemTime's range (years 1677-2262, int64 nanoseconds), and
+    // "Expires: ... 0001" minus a 2025 Date overflows nanoseconds (it wrapped to ~234 years of
+    // freshness).
+    auto secs = [](SystemTime t) { return std::chrono::floor<seconds>(t.time_since_epoch()); };
+    lifetime = e && date ? std::max(seconds(0), secs(*e) - secs(*date)) : seconds(0);
   }
   if (!lifetime) lifetime = opts.index_ttl;
   if (is_negative(s)) lifetime = std::min(*lifetime, opts.negative_ttl);

@@ -97,7 +97,13 @@ struct Client::State {
       }
     }
     auto tls = co_await connect(host, hs.protocol != Protocol::kH1);
-    if (!tls) co_return std::unexpected(tls.error());
+    if (!tls) {
+      // Resolving or connecting afresh failed: every address was tried, and the same again at
+      // once would only double the client's wait (twice the resolver's timeout when the
+      // upstream DNS is down). The retry is for stale pooled connections.
+      retryable = false;
+      co_return std::unexpected(tls.error());
+    }
     auto& hs2 = hosts[host];  // the map may have changed while connecting
     if ((*tls)->alpn() == "h2") {
       hs2.protocol = Protocol::kH2;

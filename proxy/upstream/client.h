@@ -3,8 +3,9 @@
 // appliance (loop guard), connects with verified TLS (upstream_ca_file + host name), prefers h2
 // by ALPN and remembers per host when it got HTTP/1.1 instead. h2 connections are multiplexed;
 // h1.1 connections are kept alive in a per-host pool. A GET or HEAD without a body that failed
-// before any response byte arrived (stale pooled connection, refused stream, connect failure)
-// is retried once on a new connection.
+// before any response byte arrived (stale pooled connection, refused stream, bytes on a reused
+// connection that start no response) is retried once on a new connection; one whose resolving
+// or connecting failed is not (every address was tried).
 //
 //   upstream::Client client(ex, opts, resolver, tls_ctx, clock);
 //   auto resp = co_await client.fetch("pypi.org", req, body);   // kUnavailable → 502/504

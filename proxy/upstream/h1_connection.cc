@@ -93,6 +93,7 @@ asio::awaitable<Result<Response>> H1Connection::fetch(
   auto self = shared_from_this();
   auto& s = *state_;
   retryable = true;
+  const bool reused = idle_since_ != MonotonicTime{};  // handed back by an earlier exchange
   http::request<http::empty_body> head;
   head.version(11);
   head.method_string(req.method);
@@ -170,9 +171,13 @@ asio::awaitable<Result<Response>> H1Connection::fetch(
         if (s.parser->is_header_done()) break;
         if (ec && ec != http::error::need_more) {
           s.tls->close();
-          co_return make_error(
-              Errc::kUnavailable,
-              "upstream " + s.host + " sent a malformed response: " + ec.message());
+          // On a pooled connection, bytes that start no response are most likely what the
+          // previous answer sent past its Content-Length, arrived after it ended: no answer to
+          // this request, which may go again on a new connection.
+          if (reused) retryable = true;
+          co_return make_error(Errc::kUnavailable,
+                               "upstream " + s.host + " sent a malformed response" +
+                                   (reused ? " on a reused connection" : "") + ": " + ec.message());
         }
       }
       auto n = co_await s.fill(deadline);

@@ -9,14 +9,6 @@ source "$(dirname "$0")/lib.sh"
 
 setup_world --corrupt bad:3M --corrupt tiny-bad:16K --blob good:3M
 
-# never_complete LABEL SIZE: the last answer is not a whole successful download.
-never_complete() {
-  local got
-  got=$(stat -c %s "$R.body" 2>/dev/null || echo 0)
-  expect "$1: not a complete 200 (curl rc $RC, status $CODE, $got of $2 bytes)" \
-    bash -c "! { [ '$RC' = 0 ] && [ '$CODE' = 200 ] && [ '$got' = '$2' ]; }"
-}
-
 u_good="https://files.pythonhosted.org$BLOB_GOOD"
 req "$u_good" --http2
 expect "a good file first: 200 and intact" [ "$CODE/$(body_sha)" = "200/$BLOB_GOOD_SHA256" ]

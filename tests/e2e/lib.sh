@@ -159,11 +159,29 @@ start_dnsmasq() {
   ip netns exec "$NS_ORG" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll \
     --bind-interfaces --listen-address="$ORG_DNS_IP" --port=53 --user=root --pid-file= --log-facility=- \
     --log-queries --host-record="pypi.org,$PYPI_IP,30" \
-    --host-record="files.pythonhosted.org,$FILES_IP,30" >>"$WORK/dnsmasq.log" 2>&1 &
+    --host-record="files.pythonhosted.org,$FILES_IP,30" ${DNSMASQ_EXTRA[@]+"${DNSMASQ_EXTRA[@]}"} \
+    >>"$WORK/dnsmasq.log" 2>&1 &
   DNSMASQ_PID=$!
   PIDS+=("$DNSMASQ_PID")
   wait_until 10 bash -c "ip netns exec $NS_APP dig +short +time=1 +tries=1 @$ORG_DNS_IP pypi.org \
     2>/dev/null | grep -qx $PYPI_IP"
+}
+
+stop_dnsmasq() { stop_pid "${DNSMASQ_PID:-0}"; }
+
+# start_dns_blackhole: in place of dnsmasq, something on the origins' DNS address that takes
+# queries (UDP and TCP) and never answers: an upstream resolver that is down but not refusing.
+start_dns_blackhole() {
+  ip netns exec "$NS_ORG" "$PY" -c '
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((sys.argv[1], 53))
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((sys.argv[1], 53)); t.listen(64)
+print("black hole up", flush=True)
+time.sleep(3600)' "$ORG_DNS_IP" >>"$WORK/blackhole.log" 2>&1 &
+  BLACKHOLE_PID=$!
+  PIDS+=("$BLACKHOLE_PID")
+  wait_until 10 grep -q "black hole up" "$WORK/blackhole.log"
 }
 
 # start_origin pypi|files [ALPN]: ALPN "h2,http/1.1" (default), "h2" or "http/1.1".
@@ -206,22 +224,35 @@ origin_count() {
 
 # origin_asked ROLE PATH N: at least N GETs for PATH reached the origin.
 origin_asked() { [ "$(origin_count "$1" "$2")" -ge "$3" ]; }
-# origin_ended ROLE PATH N: at least N of the origin's answers for PATH have ended (whole or not).
-origin_ended() {
+# origin_events ROLE EVENT PATH: how many EVENT lines ("end", "fault") the origin logged for PATH.
+origin_events() {
   local n
-  n=$(grep -cF "\"event\":\"end\",\"path\":\"$2\"" "$WORK/origin-$1.jsonl" 2>/dev/null)
-  [ "${n:-0}" -ge "$3" ]
+  n=$(grep -cF "\"event\":\"$2\",\"path\":\"$3\"" "$WORK/origin-$1.jsonl" 2>/dev/null)
+  echo "${n:-0}"
 }
+# origin_ended ROLE PATH N: at least N of the origin's answers for PATH have ended (whole or not).
+origin_ended() { [ "$(origin_events "$1" end "$2")" -ge "$3" ]; }
+
+# origin_faulted ROLE PATH N: the origin reached the fault point of PATH at least N times.
+origin_faulted() { [ "$(origin_events "$1" fault "$2")" -ge "$3" ]; }
+# set_fault FILE MODE [AT]: the origins break their answers for FILE (a path's last segment) in
+# MODE (origin.py: reset kill stall short long corrupt); clear_fault FILE: answers are whole again.
+set_fault() { echo "$2 ${3:-}" >"$CONTROL/fault-$1"; }
+clear_fault() { rm -f "$CONTROL/fault-$1"; }
 
 set_max_age() { echo "$1" >"$CONTROL/max-age"; }
 set_origin_status() { if [ -n "$2" ]; then echo "$2" >"$CONTROL/$1-status"; else rm -f "$CONTROL/$1-status"; fi; }
 
 # --- pipgate ----------------------------------------------------------------------------------
 
-# write_config [EXTRA_TOML]: the appliance's configuration ($WORK/pipgate.toml); data_dir is
+# write_config [EXTRA_TOML] [DNS_TOML]: the appliance's configuration ($WORK/pipgate.toml);
+# EXTRA_TOML goes in [proxy] (it may open further tables), DNS_TOML in [dns]; DNS_ALLOW replaces
+# the items of [dns] allow (default: the client, loopback); DNSMASQ_EXTRA (an array) adds
+# arguments to the origins' dnsmasq; data_dir is
 # $DATA_DIR (default $WORK/data).
 write_config() {
   mkdir -p "${DATA_DIR:-$WORK/data}"
+  local allow="${DNS_ALLOW:-\"$CLI_IP/32\", \"127.0.0.0/8\"}"
   cat >"$WORK/pipgate.toml" <<TOML
 [appliance]
 address = "$APP_IP"
@@ -231,7 +262,8 @@ log_level = "debug"
 [dns]
 listen = ["$APP_IP:53"]
 upstream = ["$ORG_DNS_IP:53"]
-allow = ["$CLI_IP/32", "127.0.0.0/8"]
+allow = [$allow]
+${2:-}
 [proxy]
 listen = ["$APP_IP:443"]
 upstream_ca_file = "$WORK/pki/ca.pem"
@@ -284,20 +316,38 @@ setup_world() {
 
 # req URL [CURL_ARGS...]: one curl from the client namespace, trusting only the exported CA and
 # resolving through pipgate-dns. Sets R (file prefix: $R.body, $R.hdr, $R.err), CODE, HV, RC.
+# req_start URL [CURL_ARGS...]: the same in the background (R and REQ_PID name it); later
+# req_join R PID sets R, CODE, HV and RC as req does.
 REQ_N=0
-req() {
+req_launch() {
   REQ_N=$((REQ_N + 1))
   R="$WORK/req/$REQ_N"
   local url="$1"
   shift
-  in_cli curl -sS --max-time "${REQ_TIMEOUT:-30}" --cacert "$CA" -o "$R.body" -D "$R.hdr" \
-    -w '%{http_code} %{http_version}\n' "$@" "$url" >"$R.w" 2>"$R.err"
-  RC=$?
+  echo "$url $*" >"$R.what"
+  # shellcheck disable=SC2016 # the inner script's own arguments
+  ip netns exec "$NS_CLI" bash -c 'p="$1"; shift; curl "$@" >"$p.w" 2>"$p.err"; echo $? >"$p.rc"' _ \
+    "$R" -sS --max-time "${REQ_TIMEOUT:-30}" --cacert "$CA" -o "$R.body" -D "$R.hdr" \
+    -w '%{http_code} %{http_version}\n' "$@" "$url" &
+  REQ_PID=$!
+}
+req_join() {
+  R="$1"
+  wait "$2"
+  RC=$(cat "$R.rc" 2>/dev/null || echo 255)
   CODE=000
   HV=
   read -r CODE HV <"$R.w" 2>/dev/null
-  echo "$url $* → rc=$RC code=$CODE http/$HV" >>"$WORK/requests.log"
+  echo "$(cat "$R.what") → rc=$RC code=$CODE http/$HV" >>"$WORK/requests.log"
   return 0
+}
+req() {
+  req_launch "$@"
+  req_join "$R" "$REQ_PID"
+}
+req_start() {
+  req_launch "$@"
+  PIDS+=("$REQ_PID")
 }
 
 # hdr FIELD: the value of FIELD in the last answer's header block ("" when absent).
@@ -320,6 +370,44 @@ stored() {
   local url="$1"
   shift
   in_cli curl -sS -I --max-time 5 --cacert "$CA" "$@" "$url" 2>/dev/null | grep -qi '^x-cache: HIT'
+}
+
+# never_complete LABEL SIZE [SHA256]: the last answer is not a whole successful download (curl
+# failed, or no 2xx, or fewer than SIZE bytes) and, given SHA256, what arrived is not that file.
+never_complete() {
+  local got sha
+  got=$(stat -c %s "$R.body" 2>/dev/null || echo 0)
+  expect "$1: not a complete 200 (curl rc $RC, status $CODE, $got of $2 bytes)" \
+    bash -c "! { [ '$RC' = 0 ] && [[ '$CODE' == 2?? ]] && [ '$got' = '$2' ]; }"
+  if [ -n "${3:-}" ]; then
+    sha=$(body_sha)
+    expect "$1: what arrived is not the whole file (sha256 ${sha:0:12}…)" [ "$sha" != "$3" ]
+  fi
+}
+
+# pipgate_status EXPR: EXPR (Python, over d = `pipgate status --json`) printed, e.g.
+# 'd["cache"]["bytes"]'; "error" when the status cannot be had.
+pipgate_status() {
+  "$PIPGATE" status --json --config "$WORK/pipgate.toml" 2>/dev/null |
+    "$PY" -c "import json, sys; d = json.load(sys.stdin); print($1)" 2>/dev/null || echo error
+}
+
+# cache_verified: `pipgate cache verify` re-hashed every stored object and found none corrupt
+# (prints what it checked).
+cache_verified() {
+  "$PIPGATE" cache verify --json --config "$WORK/pipgate.toml" 2>/dev/null | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+checked, total, corrupt = d["checked"], d["total"], d["corrupt"]
+print(f"     cache verify: {checked} of {total} objects re-hashed, corrupt: {corrupt}")
+sys.exit(0 if d["complete"] and d["checked"] == d["total"] and not d["corrupt"] else 1)'
+}
+
+# cache_count GLOB: how many stored objects `pipgate cache ls GLOB` (the admin socket) lists;
+# "error" when it cannot tell.
+cache_count() {
+  "$PIPGATE" cache ls --json --config "$WORK/pipgate.toml" "$1" 2>/dev/null |
+    "$PY" -c 'import json, sys; print(json.load(sys.stdin)["matched"])' 2>/dev/null || echo error
 }
 
 # --- pip --------------------------------------------------------------------------------------
@@ -349,3 +437,67 @@ print(app_pkg.VERSION, lib_a.VERSION, lib_b.VERSION, tiny_pkg.VERSION)' 2>&1)
 
 # e2e_finish: the summary line, with pipgate's log on failure.
 e2e_finish() { finish "$WORK/pipgate.log"; }
+
+# --- under attack: pipgate's memory and a well-behaved client, sampled while something runs ------
+
+# add_client_ip ADDR: one more address in the client namespace (another machine on the LAN).
+add_client_ip() { ip -n "$NS_CLI" addr add "$1/24" dev v-app; }
+
+# pipgate_rss_kib: resident KiB of pipgate and its children (pipgate-dns), summed.
+pipgate_rss_kib() {
+  local pid total=0 kib
+  for pid in "$PIPGATE_PID" $(pgrep -P "$PIPGATE_PID" 2>/dev/null); do
+    kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    total=$((total + ${kib:-0}))
+  done
+  echo "$total"
+}
+
+# watch_begin URL FROM_IP: in the background until watch_end, samples pipgate's RSS every 100 ms
+# ($WORK/watch.rss) and fetches URL (HTTP/2 and HTTP/1.1 in turn, a new connection each time)
+# from FROM_IP every 250 ms ($WORK/watch.good: "code seconds" per request). URL dns:NAME asks
+# pipgate-dns for NAME's A record instead ("200" when the answer is the appliance).
+watch_begin() {
+  rm -f "$WORK/watch.stop" "$WORK/watch.rss" "$WORK/watch.good"
+  (
+    while [ ! -e "$WORK/watch.stop" ]; do
+      pipgate_rss_kib >>"$WORK/watch.rss"
+      sleep 0.1
+    done
+  ) &
+  WATCH_RSS_PID=$!
+  (
+    v=--http2
+    while [ ! -e "$WORK/watch.stop" ]; do
+      if [[ $1 == dns:* ]]; then
+        t0=$(now)
+        a=$(ip netns exec "$NS_CLI" dig +short +time=2 +tries=1 -b "$2" "@$APP_IP" "${1#dns:}" 2>/dev/null)
+        echo "$([ "$a" = "$APP_IP" ] && echo 200 || echo 000) $(since "$t0")" >>"$WORK/watch.good"
+      else
+        ip netns exec "$NS_CLI" curl -s -o /dev/null --max-time 5 --cacert "$CA" --interface "$2" \
+          "$v" -w '%{http_code} %{time_total}\n' "$1" >>"$WORK/watch.good" 2>/dev/null
+      fi
+      if [ $v = --http2 ]; then v=--http1.1; else v=--http2; fi
+      sleep 0.25
+    done
+  ) &
+  WATCH_GOOD_PID=$!
+}
+
+# watch_end LABEL RSS_CAP_MIB: stops the sampling; FIGURE lines for the peak RSS and the good
+# client's slowest answer; expects RSS under the cap, and every good request (at least 2) a 200
+# within a second.
+watch_end() {
+  touch "$WORK/watch.stop"
+  wait "$WATCH_RSS_PID" "$WATCH_GOOD_PID" 2>/dev/null
+  local peak n bad slowest
+  peak=$(sort -n "$WORK/watch.rss" | tail -1)
+  n=$(wc -l <"$WORK/watch.good")
+  bad=$(awk '$1 != 200 || $2 >= 1.0' "$WORK/watch.good" | wc -l)
+  slowest=$(sort -k2 -n "$WORK/watch.good" | tail -1)
+  figure "$1: peak RSS $((peak / 1024)) MiB (cap $2 MiB); good client: $n requests, slowest '$slowest', $bad not 200 within 1 s"
+  expect "$1: pipgate's RSS stays under $2 MiB (peak $((peak / 1024)) MiB)" [ "$peak" -lt $(($2 * 1024)) ]
+  expect "$1: a well-behaved client is served within 1 s throughout ($n requests, $bad failed or slow; slowest '$slowest')" \
+    [ "$n" -ge 2 -a "$bad" = 0 ]
+  [ "$bad" = 0 ] || sed 's/^/     /' "$WORK/watch.good" | awk '$1 != 200 || $2 >= 1.0' | head -5
+}

@@ -20,6 +20,18 @@ Both roles: CONTROL/<role>-status holding e.g. 503 makes every answer that statu
 CONTROL/latency-ms delays every response head by that much (the WAN between appliance and PyPI:
 this kernel has no netem, so the origin adds it).
 
+Faults (both roles, h2 and HTTP/1.1 alike), for 200 answers with a body: CONTROL/fault-<last
+path segment> (one file), else CONTROL/<role>-fault (every file), holding "MODE [AT]". The origin
+sends AT bytes of the body (default: half), logs {"event":"fault",…}, waits while CONTROL/hold
+exists (so a test can join a second client to the fill), then
+  reset    aborts the TCP connection (RST; over h2 every stream on it dies)
+  kill     the origin process exits at once (the test starts it again)
+  stall    sends nothing more, holding the connection open until the peer gives up
+  short    ends the body early: HTTP/1.1 closes the connection, h2 sends END_STREAM
+  long     the head declares Content-Length AT (default: 3/4 of the body) and the whole body
+           follows anyway; its fault point (log, hold) is at half of AT
+  corrupt  the byte at AT is flipped, the rest sent as usual (same length)
+
 Every request is one JSON line in --log when its response head is sent:
   {"event":"request","role":…,"proto":"h2"|"http/1.1","method":…,"path":…,"status":…,"headers":{…}}
 and one line when its body ended: {"event":"end","path":…,"sent":N,"complete":true|false,"t":…}.
@@ -32,7 +44,9 @@ import hashlib
 import json
 import os
 import re
+import socket
 import ssl
+import struct
 import sys
 import time
 
@@ -64,6 +78,8 @@ class Response:
         self.file = file            # a path, sent from `start` for `length` bytes
         self.start = start
         self.length = length if file else len(body)
+        self.fault = None           # (mode, at) for a faulty body
+        self.declared = self.length  # the Content-Length sent (differs for the "long" fault)
 
 
 def control(name, default=None):
@@ -261,12 +277,87 @@ async def handle(method, path, headers, proto):
         resp = text(405, "405 Method Not Allowed\n", [("allow", "GET, HEAD")])
     else:
         resp = (pypi if ARGS.role == "pypi" else files)(method, path.split("?", 1)[0], headers)
+    if resp.status == 200 and has_body(method, resp) and resp.length > 1:
+        resp.fault = fault_for(path, resp.length)
+        if resp.fault and resp.fault[0] == "long":  # declares AT, holds before the proxy has it
+            resp.declared = resp.fault[1]
+            resp.fault = ("long", resp.fault[1] // 2)
     log({"event": "request", "t": round(time.time(), 6), "role": ARGS.role, "proto": proto,
-         "method": method, "path": path, "status": resp.status, "headers": headers})
+         "method": method, "path": path, "status": resp.status, "headers": headers,
+         **({"fault": resp.fault[0]} if resp.fault else {})})
     return resp
 
 
+FAULTS = ("reset", "kill", "stall", "short", "long", "corrupt")
+FAULT = object()  # the marker body_chunks yields where the fault happens
+
+
+def fault_for(path, length):
+    """(mode, at) from CONTROL/fault-<last segment> or CONTROL/<role>-fault, or None."""
+    name = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    spec = control(f"fault-{name}") or control(f"{ARGS.role}-fault")
+    if not spec:
+        return None
+    words = spec.split()
+    if words[0] not in FAULTS:
+        sys.stderr.write(f"origin: unknown fault {spec!r}\n")
+        return None
+    default = length * 3 // 4 if words[0] == "long" else length // 2
+    at = int(words[1]) if len(words) > 1 else default
+    return (words[0], max(2, min(at, length - 1)))
+
+
+async def at_fault(resp, path, sent):
+    """The fault point: log it, wait while CONTROL/hold exists, exit for "kill"."""
+    mode = resp.fault[0]
+    log({"event": "fault", "path": path, "mode": mode, "sent": sent, "t": round(time.time(), 6)})
+    deadline = time.monotonic() + 120
+    while ARGS.control and os.path.exists(os.path.join(ARGS.control, "hold")) \
+            and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    if mode == "kill":
+        LOG.flush()
+        os._exit(3)
+
+
+def abort_with_rst(writer):
+    """Closes the TCP connection with a RST (no TLS close_notify, no FIN)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
 def body_chunks(resp, chunk=256 << 10):
+    """The body in chunks; with a fault, FAULT where it happens (after `at` bytes), then for
+    "long" and "corrupt" the rest (the first byte after FAULT flipped for "corrupt")."""
+    if resp.fault is None:
+        yield from plain_chunks(resp, chunk)
+        return
+    mode, at = resp.fault
+    flip = False  # "corrupt" with the fault at a chunk's end: flip the next chunk's first byte
+    pos = 0
+    for data in plain_chunks(resp, chunk):
+        start, pos = pos, pos + len(data)
+        if flip:
+            data, flip = bytes([data[0] ^ 0xFF]) + data[1:], False
+        if start < at <= pos:
+            cut = at - start
+            yield data[:cut]
+            yield FAULT
+            if mode not in ("long", "corrupt"):
+                return
+            data = data[cut:]
+            if mode == "corrupt":
+                if data:
+                    data = bytes([data[0] ^ 0xFF]) + data[1:]
+                else:
+                    flip = True
+        if data:
+            yield data
+
+
+def plain_chunks(resp, chunk):
     if resp.file is None:
         if resp.body:
             yield resp.body
@@ -315,7 +406,7 @@ async def serve_h1(reader, writer):
                f"date: {email.utils.formatdate(usegmt=True)}"]
         out += [f"{k}: {v}" for k, v in resp.headers]
         if resp.status != 304:
-            out.append(f"content-length: {resp.length}")
+            out.append(f"content-length: {resp.declared}")
         if not keep:
             out.append("connection: close")
         writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1"))
@@ -323,6 +414,17 @@ async def serve_h1(reader, writer):
         try:
             if has_body(method, resp):
                 for data in body_chunks(resp):
+                    if data is FAULT:
+                        await at_fault(resp, target, sent)
+                        if resp.fault[0] in ("long", "corrupt"):
+                            continue
+                        if resp.fault[0] == "reset":
+                            abort_with_rst(writer)
+                        elif resp.fault[0] == "stall":
+                            await h1_peer_gone(reader, writer)
+                        log({"event": "end", "path": target, "sent": sent, "complete": False,
+                             "t": round(time.time(), 6)})
+                        return  # "short": on_connection closes the connection
                     writer.write(data)
                     sent += len(data)
                     await writer.drain()
@@ -336,6 +438,20 @@ async def serve_h1(reader, writer):
             log({"event": "end", "path": target, "sent": sent, "complete": sent == resp.length,
                  "t": round(time.time(), 6)})
         if not keep:
+            return
+
+
+async def h1_peer_gone(reader, writer, limit=300):
+    """Waits (sending nothing) until the peer closes the connection, at most `limit` s."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and not (
+            reader.at_eof() or reader.exception() is not None or writer.is_closing()):
+        try:
+            if not await asyncio.wait_for(reader.read(65536), 0.2):
+                return
+        except asyncio.TimeoutError:
+            pass
+        except (ConnectionError, ssl.SSLError):
             return
 
 
@@ -408,7 +524,7 @@ class H2Connection:
         fields = [(":status", str(resp.status)), ("date", email.utils.formatdate(usegmt=True))]
         fields += resp.headers
         if resp.status != 304:
-            fields.append(("content-length", str(resp.length)))
+            fields.append(("content-length", str(resp.declared)))
         body = has_body(method, resp)
         sent = 0
         try:
@@ -417,6 +533,22 @@ class H2Connection:
             if not body:
                 return
             for data in body_chunks(resp):
+                if data is FAULT:
+                    await at_fault(resp, path, sent)
+                    mode = resp.fault[0]
+                    if mode in ("long", "corrupt"):
+                        continue
+                    if mode == "reset":
+                        abort_with_rst(self.writer)
+                    elif mode == "stall":
+                        while sid not in self.reset and not self.writer.is_closing():
+                            await asyncio.sleep(0.1)
+                    elif mode == "short":
+                        self.conn.end_stream(sid)
+                        await self.flush()
+                    log({"event": "end", "path": path, "sent": sent, "complete": False,
+                         "t": round(time.time(), 6)})
+                    return
                 view = memoryview(data)
                 while view:
                     while sid not in self.reset:
@@ -440,6 +572,10 @@ class H2Connection:
         except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, ConnectionError):
             log({"event": "end", "path": path, "sent": sent, "complete": False,
                  "t": round(time.time(), 6)})
+        except asyncio.CancelledError:  # the connection ended (run() cancels its streams)
+            log({"event": "end", "path": path, "sent": sent, "complete": False,
+                 "t": round(time.time(), 6)})
+            raise
 
 
 # --- server ---------------------------------------------------------------------------------

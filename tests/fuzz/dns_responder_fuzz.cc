@@ -8,9 +8,9 @@
 // bit 3 the rest is the query, and the upstream's reply is the query with QR set. With bit 3,
 // two bytes give the query's length, then the query, then the reply.
 //
-//   clang-14 build:  -fsanitize=fuzzer,address (see tests/bench/dns/README.md for the command)
-//   g++ build:       PIPGATE_FUZZ_REPLAY_MAIN gives a main() that replays files or directories
-//                    (the committed corpus, in ctest: dns_responder_fuzz_replay).
+//   libFuzzer build: dns_responder_fuzz in build-asan (tests/fuzz/run.sh,
+//   tests/fuzz/CMakeLists.txt) replay:          dns_responder_fuzz_replay (replay_main.cc) in every
+//   build, over the corpus.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -86,34 +86,3 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   return 0;
 }
-
-#ifdef PIPGATE_FUZZ_REPLAY_MAIN
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <vector>
-
-// Replays every file named (or found under a named directory); exit 0 when all ran.
-int main(int argc, char** argv) {
-  std::size_t runs = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::vector<std::filesystem::path> files;
-    if (std::filesystem::is_directory(argv[i])) {
-      for (const auto& e : std::filesystem::recursive_directory_iterator(argv[i])) {
-        if (e.is_regular_file()) files.push_back(e.path());
-      }
-    } else {
-      files.emplace_back(argv[i]);
-    }
-    for (const auto& f : files) {
-      std::ifstream in(f, std::ios::binary);
-      std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                      std::istreambuf_iterator<char>());
-      LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
-      ++runs;
-    }
-  }
-  std::printf("replayed %zu inputs\n", runs);
-  return runs > 0 ? 0 : 1;
-}
-#endif

@@ -60,7 +60,10 @@ def pump(tls, conn, stream_id=None, until_close=False):
                 return "goaway %d" % ev.error_code
         out = conn.data_to_send()
         if out:
-            tls.sendall(out)
+            try:
+                tls.sendall(out)
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                return "closed"  # the peer ended the connection while we answered it
 
 
 def main():

@@ -23,15 +23,15 @@ bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
   return true;
 }
 
-TEST(SupervisorBackoff, DoublesFromHalfASecondUpToThirtySeconds) {
+TEST(SupervisorBackoff, AtOnceThenDoublesFromHalfASecondUpToThirtySeconds) {
   struct Case {
     int failures;
     milliseconds want;
   };
-  const Case cases[] = {{0, milliseconds(0)},     {1, milliseconds(500)},
-                        {2, milliseconds(1000)},  {3, milliseconds(2000)},
-                        {6, milliseconds(16000)}, {7, milliseconds(30000)},
-                        {50, milliseconds(30000)}};
+  const Case cases[] = {{0, milliseconds(0)},     {1, milliseconds(0)},
+                        {2, milliseconds(500)},   {3, milliseconds(1000)},
+                        {4, milliseconds(2000)},  {7, milliseconds(16000)},
+                        {8, milliseconds(30000)}, {50, milliseconds(30000)}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.failures);
     EXPECT_EQ(Supervisor::backoff(c.failures), c.want);
@@ -59,7 +59,7 @@ TEST(SupervisorStatus, ReportsPidsRestartsAndLastExit) {
   EXPECT_EQ(started[0].restarts, 0);
   EXPECT_TRUE(started[0].last_exit.empty());
 
-  // The failer exits at once and is restarted after the first backoff (0.5 s).
+  // The failer exits at once and is restarted at once (then after 0.5 s, 1 s, ...).
   ASSERT_TRUE(run_until(io, [&] { return sup.status()[1].restarts >= 1; }));
   auto later = sup.status();
   EXPECT_EQ(later[1].last_exit, "exited with status 3");

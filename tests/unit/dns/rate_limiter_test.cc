@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
+#include "dns/log_throttle.h"
 
 namespace pipgate::dns {
 namespace {
@@ -61,6 +62,22 @@ TEST(RateLimiterTest, TableStaysBounded) {
   EXPECT_FALSE(rl.allow(IpAddress::v4(0x0a000000 + 99), clock.monotonic_now()));
   clock.advance(2s);
   EXPECT_TRUE(rl.allow(IpAddress::v4(0x0b000000), clock.monotonic_now()));
+}
+
+// The servers name a refused or rate-limited client once, then at most every interval with the
+// count of queries since: a flood of queries must not become a flood of log lines.
+TEST(LogThrottleTest, FirstEventAtOnceThenOncePerIntervalWithTheCount) {
+  ManualClock clock;
+  LogThrottle t{10s, 2};
+  EXPECT_EQ(t.note(ip("10.0.0.1"), clock.monotonic_now()), 1u);
+  for (int i = 0; i < 999; ++i) EXPECT_EQ(t.note(ip("10.0.0.1"), clock.monotonic_now()), 0u);
+  EXPECT_EQ(t.note(ip("10.0.0.2"), clock.monotonic_now()), 1u);  // per client
+  clock.advance(10s);
+  EXPECT_EQ(t.note(ip("10.0.0.1"), clock.monotonic_now()), 1000u);  // 999 + this one
+  EXPECT_EQ(t.note(ip("10.0.0.1"), clock.monotonic_now()), 0u);
+  // Bounded: a third client when two are tracked starts the table afresh.
+  EXPECT_EQ(t.note(ip("10.0.0.3"), clock.monotonic_now()), 1u);
+  EXPECT_EQ(t.note(ip("10.0.0.1"), clock.monotonic_now()), 1u);
 }
 
 }  // namespace

@@ -288,8 +288,10 @@ TEST_F(ResponderTest, RateLimitPerClientUnderManualClock) {
   const Client other{*parse_ip("10.9.9.9"), Transport::kUdp};
   auto outcome = [&](const Client& c) { return limited.handle(q, c, clock.monotonic_now()); };
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(std::holds_alternative<Answer>(outcome(kUdpClient)));
-  EXPECT_TRUE(std::holds_alternative<Drop>(outcome(kUdpClient)));
-  EXPECT_TRUE(std::holds_alternative<Answer>(outcome(other)));       // buckets are per client
+  auto dropped = outcome(kUdpClient);
+  ASSERT_TRUE(std::holds_alternative<Drop>(dropped));
+  EXPECT_TRUE(std::get<Drop>(dropped).rate_limited);            // the servers log it (LogThrottle)
+  EXPECT_TRUE(std::holds_alternative<Answer>(outcome(other)));  // buckets are per client
   EXPECT_TRUE(std::holds_alternative<Answer>(outcome(kTcpClient)));  // TCP is not limited
   clock.advance(500ms);                                              // one token back
   EXPECT_TRUE(std::holds_alternative<Answer>(outcome(kUdpClient)));

@@ -229,6 +229,14 @@ struct FreshCase {
   std::chrono::seconds lifetime;
 };
 
+// Whole seconds from HTTP-date `a` to `b`, as parsed (clamped to SystemTime's range).
+std::chrono::seconds between(std::string_view a, std::string_view b) {
+  auto secs = [](std::string_view d) {
+    return std::chrono::floor<std::chrono::seconds>(parse_http_date(d)->time_since_epoch());
+  };
+  return secs(b) - secs(a);
+}
+
 TEST(Freshness, LifetimeFromUpstreamOrConfig) {
   auto index = classify("pypi.org", "/simple/x/");
   auto file = classify("files.pythonhosted.org", file_path("x-1.whl"));
@@ -258,6 +266,26 @@ TEST(Freshness, LifetimeFromUpstreamOrConfig) {
        true,
        600s},
       {"bad expires", index, {200, {{"date", date}, {"expires", "0"}}}, 0s, false, 0s},
+      // Found by tests/fuzz/cache_policy_fuzz.cc: dates outside SystemTime's range (clamped)
+      // made Expires - Date overflow int64 nanoseconds, and year 1 read as ~234 years fresh.
+      {"expires in year 1",
+       index,
+       {200, {{"date", date}, {"expires", "Mon, 01 Jan 0001 00:00:00 GMT"}}},
+       0s,
+       false,
+       0s},
+      {"date in year 1",
+       index,
+       {200, {{"date", "Mon, 01 Jan 0001 00:00:00 GMT"}, {"expires", date}}},
+       599s,
+       true,
+       between("Mon, 01 Jan 0001 00:00:00 GMT", date)},
+      {"expires in year 9999",
+       index,
+       {200, {{"date", date}, {"expires", "Fri, 31 Dec 9999 23:59:59 GMT"}}},
+       86400s * 365 * 200,
+       true,
+       between(date, "Fri, 31 Dec 9999 23:59:59 GMT")},
       {"heuristic", index, {200, {}}, 599s, true, 600s},
       {"404 capped", index, {404, {{"cache-control", "max-age=3600"}}}, 61s, false, 60s},
       {"301 capped", index, {301, {{"cache-control", "max-age=86400"}}}, 599s, true, 600s},
