@@ -107,35 +107,36 @@ void H2Outgoing::push(std::string chunk) {
   chunks.push_back(std::move(chunk));
 }
 
-void H2Outgoing::take(std::size_t n, std::string& to) {
+namespace {
+
+// Passes the next `n` <= out.pending() bytes to `sink`, piece by piece, and drops them.
+template <class Sink>
+void drain(H2Outgoing& out, std::size_t n, Sink&& sink) {
   while (n > 0) {
-    const std::string& front = chunks.front();
-    std::size_t k = std::min(n, front.size() - offset);
-    to.append(front, offset, k);
-    offset += k;
+    const std::string& front = out.chunks.front();
+    std::size_t k = std::min(n, front.size() - out.offset);
+    sink(std::string_view(front).substr(out.offset, k));
+    out.offset += k;
     n -= k;
-    pending_bytes -= k;
-    if (offset == front.size()) {
-      chunks.pop_front();
-      offset = 0;
+    out.pending_bytes -= k;
+    if (out.offset == front.size()) {
+      out.chunks.pop_front();
+      out.offset = 0;
     }
   }
 }
 
+}  // namespace
+
+void H2Outgoing::take(std::size_t n, std::string& to) {
+  drain(*this, n, [&](std::string_view piece) { to.append(piece); });
+}
+
 void H2Outgoing::take(std::size_t n, std::uint8_t* dst) {
-  while (n > 0) {
-    const std::string& front = chunks.front();
-    std::size_t k = std::min(n, front.size() - offset);
-    std::memcpy(dst, front.data() + offset, k);
-    dst += k;
-    offset += k;
-    n -= k;
-    pending_bytes -= k;
-    if (offset == front.size()) {
-      chunks.pop_front();
-      offset = 0;
-    }
-  }
+  drain(*this, n, [&](std::string_view piece) {
+    std::memcpy(dst, piece.data(), piece.size());
+    dst += piece.size();
+  });
 }
 
 namespace {
