@@ -208,6 +208,12 @@ Result<Authority> Authority::load_or_create(const std::string& dir,
                                          utc(info.not_after, "%Y-%m-%d %H:%M:%SZ") + "; " +
                                          std::string(kRotateAdvice));
   }
+  if (!info.excludes_ip_addresses) {
+    spdlog::warn(
+        "{}: the CA's name constraints do not exclude IP addresses (made by an earlier pipgate): "
+        "a certificate it signed for an IP address would be trusted by clients; {}",
+        cp, kRotateAdvice);
+  }
   if (loaded->expires_within(now, kExpiryWarning)) {
     spdlog::warn("{}: the CA expires on {}; {}", cp, utc(info.not_after, "%Y-%m-%d %H:%M:%SZ"),
                  kRotateAdvice);

@@ -24,6 +24,9 @@ struct CertInfo {
   // For a leaf: its subjectAltName dNSNames. For the CA: the permitted DNS subtrees of its
   // nameConstraints. Lower case, in certificate order.
   std::vector<std::string> dns_names;
+  // For the CA: its nameConstraints exclude every IPv4 and IPv6 address, so it cannot vouch for
+  // https://<address> either (CAs made before this was added do not).
+  bool excludes_ip_addresses = false;
 };
 
 // Decodes the first certificate of `cert_pem` (e.g. a leaf file, for `pipgate ca show`).

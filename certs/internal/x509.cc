@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <chrono>
@@ -239,6 +240,25 @@ std::vector<std::string> permitted_subtrees(const X509* cert, int* critical) {
   return out;
 }
 
+// True when the excluded subtrees hold both 0.0.0.0/0 and ::/0 (8 and 32 zero bytes).
+bool excludes_all_ip_addresses(const X509* cert) {
+  bssl::UniquePtr<NAME_CONSTRAINTS> nc(static_cast<NAME_CONSTRAINTS*>(
+      X509_get_ext_d2i(cert, NID_name_constraints, nullptr, nullptr)));
+  if (!nc || !nc->excludedSubtrees) return false;
+  bool v4 = false, v6 = false;
+  for (std::size_t i = 0; i < sk_GENERAL_SUBTREE_num(nc->excludedSubtrees); ++i) {
+    const GENERAL_SUBTREE* st = sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, i);
+    if (!st->base || st->base->type != GEN_IPADD) continue;
+    const ASN1_OCTET_STRING* range = st->base->d.iPAddress;
+    const unsigned char* p = ASN1_STRING_get0_data(range);
+    int len = ASN1_STRING_length(range);
+    if (std::any_of(p, p + len, [](unsigned char b) { return b != 0; })) continue;
+    v4 = v4 || len == 8;
+    v6 = v6 || len == 32;
+  }
+  return v4 && v6;
+}
+
 std::vector<std::string> san_dns_names(const X509* cert) {
   std::vector<std::string> out;
   bssl::UniquePtr<GENERAL_NAMES> names(
@@ -373,6 +393,7 @@ Result<CertInfo> inspect(std::string_view pem) {
   int critical = -1;
   info.dns_names = permitted_subtrees(x, &critical);
   if (critical < 0) info.dns_names = san_dns_names(x);  // -1: no nameConstraints extension
+  info.excludes_ip_addresses = excludes_all_ip_addresses(x);
   return info;
 }
 

@@ -57,6 +57,7 @@ TEST_F(AuthorityTest, CreatesRootWithOwnerOnlyKeyAndDirectory) {
   EXPECT_EQ(info.not_before, clock_.system_now() - 1h);
   EXPECT_EQ(info.not_after - info.not_before, Authority::kValidity);
   EXPECT_EQ(info.dns_names, kNames);
+  EXPECT_TRUE(info.excludes_ip_addresses);
   EXPECT_EQ(ca->permitted_names(), kNames);
   EXPECT_TRUE(ca->permits("PyPI.org."));
   EXPECT_FALSE(ca->permits("example.test"));
@@ -111,6 +112,7 @@ TEST_F(AuthorityTest, LeafHasServerProfile) {
   EXPECT_EQ(leaf->chain_pem, leaf->cert_pem + ca->certificate_pem());
   EXPECT_NE(leaf->key_pem.find("BEGIN PRIVATE KEY"), std::string::npos);
   EXPECT_EQ(leaf->info.dns_names, std::vector<std::string>{"pypi.org"});
+  EXPECT_FALSE(leaf->info.excludes_ip_addresses) << "a leaf has no name constraints";
   EXPECT_EQ(leaf->info.issuer, ca->info().subject);
   EXPECT_EQ(leaf->info.not_before, now - 1h);
   EXPECT_EQ(leaf->info.not_after - leaf->info.not_before, 90 * 24h);
