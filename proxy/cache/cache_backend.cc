@@ -71,6 +71,26 @@ ResponseHead from_store_head(const store::ResponseHead& head) {
   return h;
 }
 
+namespace {
+
+// The cache's own GET upstream for `req` (a fill, or the rest of one): the client's request
+// fields as the policy rewrites them for the cache.
+Request fill_request(const Route& route, const Request& req, const Resource& resource,
+                     Variant variant, const Validators* validators) {
+  Request up;
+  up.method = "GET";
+  up.scheme = "https";
+  up.authority = route.host;
+  up.path = req.path;
+  up.version = req.version;
+  up.connection_id = req.connection_id;
+  up.client_address = req.client_address;
+  up.headers = fill_request_headers(upstream_request_headers(req), resource, variant, validators);
+  return up;
+}
+
+}  // namespace
+
 CacheBackend::CacheBackend(upstream::Client& client, store::Store& store, FillTable& fills,
                            const ProxyOptions& opts, const Clock& clock)
     : client_(client),
@@ -305,15 +325,7 @@ asio::awaitable<Result<std::shared_ptr<BodyPipe>>> CacheBackend::fetch_rest(
     done->finish();
     co_return done;
   }
-  Request up;
-  up.method = "GET";
-  up.authority = route.host;
-  up.path = req.path;
-  up.version = req.version;
-  up.connection_id = req.connection_id;
-  up.client_address = req.client_address;
-  up.headers =
-      fill_request_headers(upstream_request_headers(req), resource, Variant::kNone, nullptr);
+  Request up = fill_request(route, req, resource, Variant::kNone, nullptr);
   up.headers.push_back({"range", "bytes=" + std::to_string(from) + "-" + std::to_string(end - 1)});
   auto r = co_await client_.fetch(route.host, up, nullptr);
   if (!r) co_return std::unexpected(r.error());
@@ -345,16 +357,7 @@ asio::awaitable<void> CacheBackend::run_fill(std::shared_ptr<Fill> fill, Route r
 
   std::optional<Validators> validators;
   if (stale) validators = validators_of(from_store_head(stale->head).headers);
-  Request up;
-  up.method = "GET";
-  up.scheme = "https";
-  up.authority = route.host;
-  up.path = req.path;
-  up.version = req.version;
-  up.connection_id = req.connection_id;
-  up.client_address = req.client_address;
-  up.headers = fill_request_headers(upstream_request_headers(req), resource, variant,
-                                    validators ? &*validators : nullptr);
+  Request up = fill_request(route, req, resource, variant, validators ? &*validators : nullptr);
 
   auto t0 = clock_.monotonic_now();
   auto fetched = co_await client_.fetch(route.host, up, nullptr);
