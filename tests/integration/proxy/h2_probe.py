@@ -93,7 +93,11 @@ def main():
                                     (":path", "/simple/"), (":authority", "pypi.org")])
             conn.reset_stream(sid)
             sid += 2
-        tls.sendall(conn.data_to_send())
+        try:
+            tls.sendall(conn.data_to_send())
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            print("closed")  # the server ended the connection while we were still sending
+            return
         print(pump(tls, conn, until_close=True))
         return
     elif mode == "continuation":
