@@ -3,7 +3,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -28,6 +27,7 @@
 #include "app/supervisor.h"
 #include "certs/authority.h"
 #include "certs/leaf_store.h"
+#include "common/heap.h"
 #include "common/metric_names.h"
 #include "common/metrics.h"
 #include "common/privileges.h"
@@ -104,7 +104,7 @@ asio::awaitable<void> trim_when_idle(store::Store& store) {
     trimmed_at = now;
     if (auto r = store.flush(); !r)
       spdlog::warn("cache: flushing the store while idle: {}", r.error().detail);
-    malloc_trim(0);
+    release_free_heap();
     spdlog::debug("idle: store memtables flushed, free heap returned to the system");
   }
 }
@@ -231,7 +231,8 @@ asio::awaitable<void> import_dns_stats(std::string path) {
 int run_appliance(const Config& cfg, const RunOptions& opts) {
   RealClock clock;
   SystemRandom random;
-  spdlog::info("starting pipgate (config: {}, data dir: {})", cfg.source, cfg.appliance.data_dir);
+  spdlog::info("starting pipgate (config: {}, data dir: {}, allocator: {})", cfg.source,
+               cfg.appliance.data_dir, heap_allocator());
 
   auto ca = certs::Authority::load_or_create(cfg.ca_dir(), cfg.dns.intercept, appliance_label(),
                                              clock, random);
