@@ -104,8 +104,10 @@ asio::awaitable<void> trim_when_idle(store::Store& store) {
     trimmed_at = now;
     if (auto r = store.flush(); !r)
       spdlog::warn("cache: flushing the store while idle: {}", r.error().detail);
+    store.release_memory();  // hot objects, unpinned block-cache blocks: refilled on demand
     release_free_heap();
-    spdlog::debug("idle: store memtables flushed, free heap returned to the system");
+    spdlog::debug(
+        "idle: store memtables flushed, caches emptied, free heap returned to the system");
   }
 }
 

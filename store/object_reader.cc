@@ -58,7 +58,10 @@ struct ObjectReader::State {
 
   // Reads chunk `index` into `out` and checks its size; errors are made sticky.
   Result<void> fetch(std::uint32_t index, std::string& out) {
-    if (auto r = db->get_chunk(id, index, out, verify_checksums); !r) {
+    // Committed: a small body may come from memory (Database::get_committed_chunk).
+    auto r = live ? db->get_chunk(id, index, out, verify_checksums)
+                  : db->get_committed_chunk(id, index, *size, chunk_size, out, verify_checksums);
+    if (!r) {
       // A live write that aborted deleted its chunks: report the writer's reason.
       readable();
       if (!error) {
@@ -104,13 +107,12 @@ ObjectReader ObjectReader::make_live(std::shared_ptr<internal::Database> db,
 }
 
 Result<ObjectReader> ObjectReader::make_committed(std::shared_ptr<internal::Database> db,
-                                                  const internal::ObjectRecord& record,
-                                                  ByteRange range) {
+                                                  internal::ObjectRecord record, ByteRange range) {
   auto s = std::make_unique<State>();
   s->db = std::move(db);  // from here on the State owns the pin, also on the error path
   s->id = record.meta.version;
   s->chunk_size = record.chunk_size_bytes;
-  s->head = record.meta.head;
+  s->head = std::move(record.meta.head);
   s->size = record.meta.size_bytes;
   if (range.offset > record.meta.size_bytes) {
     return make_error(Errc::kInvalidInput,

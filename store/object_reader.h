@@ -112,7 +112,7 @@ class ObjectReader {
   static ObjectReader make_live(std::shared_ptr<internal::Database> db,
                                 std::shared_ptr<internal::LiveObject> live, ByteRange range);
   [[nodiscard]] static Result<ObjectReader> make_committed(std::shared_ptr<internal::Database> db,
-                                                           const internal::ObjectRecord& record,
+                                                           internal::ObjectRecord record,
                                                            ByteRange range);
   std::unique_ptr<State> s_;
 };

@@ -28,7 +28,7 @@ Result<ObjectMeta> Store::lookup(std::string_view key) {
 Result<ObjectReader> Store::open_reader(std::string_view key, ByteRange range) {
   auto rec = db_->open_committed(key);
   if (!rec) return std::unexpected(rec.error());
-  return ObjectReader::make_committed(db_, *rec, range);
+  return ObjectReader::make_committed(db_, std::move(*rec), range);
 }
 
 Result<ObjectReader> Store::join(std::string_view key, ByteRange range) {
@@ -63,6 +63,8 @@ Result<void> Store::for_each(const std::function<bool(const ObjectMeta&)>& visit
 Result<void> Store::compact() { return db_->compact(); }
 
 Result<void> Store::flush() { return db_->flush(); }
+
+void Store::release_memory() { db_->release_memory(); }
 
 StoreStats Store::stats() const { return db_->stats(); }
 

@@ -137,6 +137,12 @@ class Store {
   // committed before survives power loss. Also done when the store closes.
   [[nodiscard]] Result<void> flush();
 
+  // Gives back memory the store only keeps to be fast: empties the hot object cache
+  // (StoreOptions::hot_object_bytes) and drops the RocksDB block cache's blocks that nobody is
+  // using. For when the appliance is idle: the next reads of each object cost a disk (usually
+  // page cache) read again. Data and readers are unaffected; any thread.
+  void release_memory();
+
   StoreStats stats() const;
 
  private:

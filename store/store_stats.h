@@ -25,6 +25,15 @@ struct StoreStats {
   std::uint64_t sst_bytes = 0;
   std::uint64_t blob_bytes = 0;  // all blob files, including garbage not yet reclaimed
 
+  // Memory (StoreOptions::hot_object_bytes): reads served without touching RocksDB. Misses
+  // count only reads the cache could have served (records; bodies of small objects).
+  std::uint64_t hot_record_hits = 0;
+  std::uint64_t hot_record_misses = 0;
+  std::uint64_t hot_body_hits = 0;
+  std::uint64_t hot_body_misses = 0;
+  std::uint64_t hot_bytes = 0;          // estimated, against hot_object_bytes
+  std::uint64_t block_cache_bytes = 0;  // RocksDB's block cache usage
+
   // From rocksdb::Statistics.
   std::uint64_t block_cache_hits = 0;
   std::uint64_t block_cache_misses = 0;

@@ -24,6 +24,8 @@ namespace {
 
 // Read size from the store: one chunk's worth, so a committed object is one read per chunk.
 constexpr std::size_t kReadBytes = 256 * 1024;
+// Bodies up to this size are read into the pipe at once (stream_object).
+constexpr std::size_t kInlineBytes = 64 * 1024;
 
 // Copies `from` into `to` until `from` ends.
 asio::awaitable<void> relay(BodyPipe& from, BodyPipe& to) {
@@ -203,6 +205,29 @@ std::shared_ptr<BodyPipe> stream_object(asio::any_io_executor ex, store::ObjectR
                                         std::size_t buffer_bytes, std::function<void()> on_end,
                                         ResumeFn resume, std::optional<store::Digest> digest) {
   auto pipe = std::make_shared<BodyPipe>(ex, buffer_bytes);
+  // A small stored body (an index page, a metadata file) is read at once into the pipe: no
+  // coroutine, no wake-up per chunk. Reads of the store never wait, and the pipe takes it all.
+  auto size = reader.size_bytes();
+  if (!reader.is_live() && !resume && !digest && size &&
+      *size - reader.position() <= std::min(kInlineBytes, buffer_bytes)) {
+    for (;;) {
+      auto n = reader.read_some(kReadBytes);
+      if (!n) {
+        pipe->fail(n.error());
+        break;
+      }
+      if (n->empty()) {
+        if (reader.is_done())
+          pipe->finish();
+        else  // a committed reader has every byte readable now; anything else is a bug
+          pipe->fail(Error{Errc::kInternal, "stored body ended early"});
+        break;
+      }
+      pipe->push(std::move(*n));
+    }
+    if (on_end) on_end();
+    return pipe;
+  }
   asio::co_spawn(ex,
                  pump_object(pipe, std::move(reader), std::move(on_end), std::move(resume), digest),
                  internal::log_exception("cache: stream object"));

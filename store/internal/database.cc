@@ -44,9 +44,21 @@ std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(
 // of the column family must consult) for the common case of small files and index pages.
 constexpr std::uint64_t kMaxPointDeletes = 256;
 
+// Bodies up to this size are kept in HotObjects, chunk by chunk: index pages (a popular
+// project's JSON page is a few hundred KiB gzipped), .metadata files and small sdists, the
+// objects read most often for their size. Larger ones are files read once per install, which
+// would only push the pages out. Without it, a 440 KiB page spent half its time in RocksDB's
+// software CRC of its chunks, at every request.
+constexpr std::size_t kMaxHotBodyBytes = 1 << 20;
+// A body chunk's entry is keyed by version id and chunk index (ids are sequential from 1).
+constexpr std::uint64_t kMaxHotChunks = 64;
+std::uint64_t hot_body_key(std::uint64_t id, std::uint32_t index) {
+  return id * kMaxHotChunks + index;
+}
+
 // Eviction writes its deletions in batches of this many objects, so evicting a large backlog
 // (e.g. after the budget was lowered) never builds one giant batch.
-constexpr int kEvictBatchObjects = 512;
+constexpr std::size_t kEvictBatchObjects = 512;
 
 rocksdb::DBOptions db_options(const StoreOptions& o, std::shared_ptr<rocksdb::Statistics> stats) {
   rocksdb::DBOptions d;
@@ -143,7 +155,9 @@ rocksdb::ColumnFamilyOptions chunk_options(const StoreOptions& o,
 }  // namespace
 
 Database::Database(StoreOptions options, const Clock& clock)
-    : options_(std::move(options)), clock_(clock) {}
+    : options_(std::move(options)),
+      clock_(clock),
+      hot_(options_.hot_object_bytes, kMaxHotBodyBytes) {}
 
 Database::~Database() {
   if (db_) {
@@ -174,6 +188,7 @@ Result<void> Database::open_db() {
   statistics_ = rocksdb::CreateDBStatistics();
   statistics_->set_stats_level(rocksdb::StatsLevel::kExceptDetailedTimers);
   auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  block_cache_ = cache;
   rocksdb::DBOptions dbo = db_options(options_, statistics_);
 
   std::vector<std::string> existing;
@@ -316,6 +331,15 @@ Result<void> Database::write(rocksdb::WriteBatch& batch, std::string_view what) 
   return std::unexpected(to_error(s, what));
 }
 
+Result<void> Database::write_dropping(rocksdb::WriteBatch& batch, std::string_view what) {
+  auto r = write(batch, what);
+  // After the write, whether or not it failed (then nothing was dropped, and a bump only costs
+  // readers a second read). Before it, a reader could load the new epoch and still Get the
+  // old record before the write lands, then pin a version whose chunks the write deletes.
+  drop_epoch_.fetch_add(1, std::memory_order_release);
+  return r;
+}
+
 void Database::note_status(const rocksdb::Status& s) {
   if (to_error(s, "").code != Errc::kNoSpace) return;
   std::lock_guard lock(resume_mu_);
@@ -339,6 +363,10 @@ Result<std::optional<ObjectRecord>> Database::get_record(std::string_view key) {
 }
 
 void Database::delete_chunks(rocksdb::WriteBatch& batch, std::uint64_t id, std::uint64_t count) {
+  // Only readers that pin `id` insert its body, and it is never pinned again once its chunks
+  // are deleted: forgotten for good.
+  for (std::uint64_t i = 0; i < std::min(count, kMaxHotChunks); ++i)
+    hot_.forget_body(hot_body_key(id, static_cast<std::uint32_t>(i)));
   if (count <= kMaxPointDeletes) {
     for (std::uint64_t i = 0; i < count; ++i) {
       batch.Delete(chunks_, chunk_key(id, static_cast<std::uint32_t>(i)));
@@ -349,7 +377,6 @@ void Database::delete_chunks(rocksdb::WriteBatch& batch, std::uint64_t id, std::
 }
 
 void Database::retire(rocksdb::WriteBatch& batch, const ObjectRecord& old) {
-  drop_epoch_.fetch_add(1, std::memory_order_release);
   if (pins_.contains(old.meta.version)) {
     // Still read: keep the chunks, remember to drop them at the last unpin, and persist that
     // intent so a crash before then still reclaims them.
@@ -466,7 +493,13 @@ Result<ObjectMeta> Database::commit(const std::shared_ptr<LiveObject>& live,
       --objects;
     }
     put_counters(batch, charged, objects);
-    if (auto r = write(batch, "commit " + rec.meta.key); !r) return std::unexpected(r.error());
+    HotObjects::Writing writing(hot_);
+    bool was_hot = hot_.forget_record(rec.meta.key);
+    auto written = *old ? write_dropping(batch, "commit " + rec.meta.key)
+                        : write(batch, "commit " + rec.meta.key);
+    if (!written) return std::unexpected(written.error());
+    // A hot key stays hot across a refill (an index page whose max-age ran out).
+    if (was_hot) hot_.restore_record(rec);
     charged_bytes_ = charged;
     objects_ = objects;
     ++commits_;
@@ -497,9 +530,20 @@ void Database::abort(const std::shared_ptr<LiveObject>& live, std::uint32_t chun
   live->abort(std::move(reason));
 }
 
-Result<ObjectRecord> Database::lookup(std::string_view key) {
-  // No lock: a Get sees one whole record, and nothing is pinned.
+Result<std::optional<ObjectRecord>> Database::read_record(std::string_view key,
+                                                          HotObjects::RecordLookup& hot) {
+  hot = hot_.find_record(key);
+  if (hot.record) return std::optional<ObjectRecord>(*hot.record);
   auto rec = get_record(key);
+  if (rec && *rec) hot_.insert_record(**rec, hot.generation);
+  return rec;
+}
+
+Result<ObjectRecord> Database::lookup(std::string_view key) {
+  // No lock: a Get sees one whole record, as does a hit (hot_objects.h: a cached record is the
+  // one RocksDB holds), and nothing is pinned.
+  HotObjects::RecordLookup hot;
+  auto rec = read_record(key, hot);
   if (!rec) return std::unexpected(rec.error());
   if (!*rec) return make_error(Errc::kNotFound, "store: " + std::string(key) + " not stored");
   return std::move(**rec);
@@ -509,14 +553,28 @@ Result<ObjectRecord> Database::open_committed(std::string_view key) {
   // The record is read outside mu_ (both event loops open readers for every hit), then pinned
   // under it if no version was dropped meanwhile; otherwise read again under the lock, since
   // the version read may be the one whose chunks were just deleted.
+  //
+  // From RocksDB: the record was current at the Get, which follows the load of `epoch`. A
+  // version's chunks are deleted (or doomed) only by the write that stops every record from
+  // pointing at it, or after it; that write is applied under mu_ and followed by a bump of
+  // drop_epoch_ (write_dropping). If the Get saw the old record, the write landed after the
+  // Get, so after the load, and so did its bump: we see a new epoch here and read again. An
+  // unchanged epoch thus means the version was not dropped, and the pin now keeps it.
+  // From hot_: the record was current at the hit (hot_objects.h: no stale record is ever
+  // visible), so the same argument holds. The generation check makes that independent of how
+  // writers order their Writing and their bump: any meta write that ended after the hit (each
+  // ends its Writing before releasing mu_) sends us to RocksDB under mu_, where no meta write
+  // is in progress and the record read is the current one.
   std::uint64_t epoch = drop_epoch_.load(std::memory_order_acquire);
-  auto rec = get_record(key);
+  HotObjects::RecordLookup hot;
+  auto rec = read_record(key, hot);
   if (!rec) return std::unexpected(rec.error());
   bool flush_due = false;
   Result<ObjectRecord> out;
   {
     std::lock_guard lock(mu_);
-    if (drop_epoch_.load(std::memory_order_relaxed) != epoch) {
+    if (drop_epoch_.load(std::memory_order_relaxed) != epoch ||
+        (hot.record && hot_.generation() != hot.generation)) {
       rec = get_record(key);
       if (!rec) return std::unexpected(rec.error());
     }
@@ -573,6 +631,31 @@ Result<void> Database::get_chunk(std::uint64_t id, std::uint32_t index, std::str
   return {};
 }
 
+Result<void> Database::get_committed_chunk(std::uint64_t id, std::uint32_t index,
+                                           std::uint64_t size_bytes, std::uint32_t chunk_size,
+                                           std::string& out, bool verify_checksums) {
+  std::uint64_t chunks = chunk_size == 0 ? 0 : (size_bytes + chunk_size - 1) / chunk_size;
+  if (size_bytes == 0 || index >= chunks || chunks > kMaxHotChunks ||
+      !hot_.is_body_cacheable(size_bytes)) {
+    return get_chunk(id, index, out, verify_checksums);
+  }
+  // A chunk read without RocksDB's checksum is kept marked so: readers that want the checksum
+  // do not take it, and replace it by one read with the check.
+  bool checks = options_.verify_chunk_checksums && verify_checksums;
+  auto key = hot_body_key(id, index);
+  if (auto body = hot_.find_body(key, checks)) {
+    out.assign(*body);
+    return {};
+  }
+  if (auto r = get_chunk(id, index, out, verify_checksums); !r) return r;
+  // A mis-sized chunk is the reader's kCorrupt to report, not a body to keep.
+  std::uint64_t expected =
+      index + 1 < chunks ? chunk_size : size_bytes - std::uint64_t{index} * chunk_size;
+  if (out.size() == expected)
+    hot_.insert_body(key, out, checks || !options_.verify_chunk_checksums);
+  return {};
+}
+
 void Database::record_access(const std::string& key) {
   if (access_.empty()) oldest_access_ = clock_.monotonic_now();
   access_[key] = clock_.system_now();
@@ -592,6 +675,7 @@ Result<void> Database::flush_access_times() {
 Result<void> Database::flush_access_times_locked() {
   if (access_.empty()) return {};
   rocksdb::WriteBatch batch;
+  std::vector<ObjectRecord> written;
   for (const auto& [key, when] : access_) {
     auto rec = get_record(key);
     if (!rec) return std::unexpected(rec.error());
@@ -600,8 +684,19 @@ Result<void> Database::flush_access_times_locked() {
     batch.Put(lru_, lru_key(when, key), "");
     (*rec)->meta.last_access = when;
     batch.Put(meta_, key, encode(**rec));
+    written.push_back(std::move(**rec));
+  }
+  // The keys flushed are the ones just read, i.e. the hot ones: restored at once, else every
+  // flush (each 1024 distinct keys read, or a minute) would cost each of them a miss.
+  HotObjects::Writing writing(hot_);
+  std::vector<bool> was_hot(written.size());
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    was_hot[i] = hot_.forget_record(written[i].meta.key);
   }
   if (auto r = write(batch, "access times"); !r) return r;
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    if (was_hot[i]) hot_.restore_record(std::move(written[i]));
+  }
   access_.clear();
   return {};
 }
@@ -619,14 +714,16 @@ Result<EvictionReport> Database::evict_locked() {
   std::uint64_t objects = objects_;
   std::uint64_t min_id = std::numeric_limits<std::uint64_t>::max(), max_id = 0;
   rocksdb::WriteBatch batch;
-  int in_batch = 0;
+  std::vector<std::string> batch_keys;
   auto flush_batch = [&]() -> Result<void> {
     put_counters(batch, charged, objects);
-    if (auto r = write(batch, "evict"); !r) return r;
+    HotObjects::Writing writing(hot_);
+    for (const auto& key : batch_keys) hot_.forget_record(key);
+    if (auto r = write_dropping(batch, "evict"); !r) return r;
     charged_bytes_ = charged;
     objects_ = objects;
     batch.Clear();
-    in_batch = 0;
+    batch_keys.clear();
     return {};
   };
   // The lru family is ordered oldest access first. Entries whose time differs from the meta
@@ -646,7 +743,6 @@ Result<EvictionReport> Database::evict_locked() {
     }
     const ObjectRecord& r = **rec;
     if (pins_.contains(r.meta.version)) continue;  // being read: never pulled from under it
-    drop_epoch_.fetch_add(1, std::memory_order_release);
     batch.Delete(meta_, r.meta.key);
     batch.Delete(lru_, it->key());
     delete_chunks(batch, r.meta.version, r.chunk_count());
@@ -657,7 +753,8 @@ Result<EvictionReport> Database::evict_locked() {
     report.bytes += freed;
     min_id = std::min(min_id, r.meta.version);
     max_id = std::max(max_id, r.meta.version);
-    if (++in_batch >= kEvictBatchObjects) {
+    batch_keys.push_back(r.meta.key);
+    if (batch_keys.size() >= kEvictBatchObjects) {
       if (auto w = flush_batch(); !w) return std::unexpected(w.error());
     }
   }
@@ -683,7 +780,9 @@ Result<void> Database::remove_locked(const ObjectRecord& r) {
   retire(batch, r);
   std::uint64_t charged = charged_bytes_ - std::min(charged_bytes_, charged_bytes(r));
   put_counters(batch, charged, objects_ - 1);
-  if (auto w = write(batch, "remove " + r.meta.key); !w) {
+  HotObjects::Writing writing(hot_);
+  hot_.forget_record(r.meta.key);
+  if (auto w = write_dropping(batch, "remove " + r.meta.key); !w) {
     doomed_.erase(r.meta.version);
     return w;
   }
@@ -718,8 +817,12 @@ Result<ObjectMeta> Database::update_head(std::string_view key, std::uint64_t ver
   rocksdb::WriteBatch batch;
   batch.Put(meta_, r.meta.key, encode(r));
   put_counters(batch, charged, objects_);
+  HotObjects::Writing writing(hot_);
+  bool was_hot = hot_.forget_record(r.meta.key);
   if (auto w = write(batch, "update head of " + r.meta.key); !w) return std::unexpected(w.error());
   charged_bytes_ = charged;
+  // A 304 refreshes a page that is being served: keep serving it from memory.
+  if (was_hot) hot_.restore_record(r);
   return r.meta;
 }
 
@@ -760,6 +863,8 @@ Result<VerifyReport> Database::verify(const std::function<bool(const VerifyProgr
       std::lock_guard lock(mu_);
       rocksdb::WriteBatch batch;
       batch.Delete(meta_, key);
+      HotObjects::Writing writing(hot_);
+      hot_.forget_record(key);  // cannot be cached (undecodable), but the protocol is uniform
       if (auto w = write(batch, "drop corrupt record"); !w) return std::unexpected(w.error());
       report.corrupt.push_back(key);
       if (!tell()) return report;
@@ -835,6 +940,13 @@ Result<void> Database::compact() {
   return {};
 }
 
+void Database::release_memory() {
+  hot_.clear();
+  // Blocks pinned by a reader or an open iterator stay; the rest is read again (from the page
+  // cache, usually) when next needed.
+  block_cache_->EraseUnRefEntries();
+}
+
 StoreStats Database::stats() {
   StoreStats st;
   {
@@ -857,6 +969,13 @@ StoreStats Database::stats() {
   if (db_->GetIntProperty(chunks_, rocksdb::DB::Properties::kTotalBlobFileSize, &v)) {
     st.blob_bytes = v;
   }
+  HotObjects::Stats hot = hot_.stats();
+  st.hot_record_hits = hot.record_hits;
+  st.hot_record_misses = hot.record_misses;
+  st.hot_body_hits = hot.body_hits;
+  st.hot_body_misses = hot.body_misses;
+  st.hot_bytes = hot.bytes;
+  st.block_cache_bytes = block_cache_->GetUsage();
   auto t = [&](rocksdb::Tickers ticker) { return statistics_->getTickerCount(ticker); };
   st.block_cache_hits = t(rocksdb::BLOCK_CACHE_HIT);
   st.block_cache_misses = t(rocksdb::BLOCK_CACHE_MISS);

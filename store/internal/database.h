@@ -4,7 +4,8 @@
 //
 // Threading: every method is thread-safe. One mutex (mu_) orders everything that must agree
 // with the accounting (begin, commit, abort, evict, remove, pins, access flush); chunk puts and
-// chunk gets do not take it, so body I/O of different objects runs in parallel.
+// chunk gets do not take it, so body I/O of different objects runs in parallel. Every write of
+// the meta column family happens under mu_ and inside a HotObjects::Writing (hot_objects.h).
 #pragma once
 
 #include <atomic>
@@ -21,12 +22,14 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "store/digest.h"
+#include "store/internal/hot_objects.h"
 #include "store/internal/live_object.h"
 #include "store/internal/meta_codec.h"
 #include "store/store_options.h"
 #include "store/store_stats.h"
 
 namespace rocksdb {
+class Cache;
 class DB;
 class ColumnFamilyHandle;
 class Statistics;
@@ -74,9 +77,15 @@ class Database {
   [[nodiscard]] Result<std::shared_ptr<LiveObject>> join(std::string_view key);
   void pin(std::uint64_t id);
   void unpin(std::uint64_t id);
-  // Replaces `out` with the chunk's bytes; kNotFound if it does not exist.
+  // Replaces `out` with the chunk's bytes; kNotFound if it does not exist. Always RocksDB.
   [[nodiscard]] Result<void> get_chunk(std::uint64_t id, std::uint32_t index, std::string& out,
                                        bool verify_checksums = true);
+  // get_chunk for a pinned committed version of `size_bytes` bytes in chunks of `chunk_size`:
+  // a chunk of a body of at most 1 MiB comes from HotObjects, or is read and kept there if it
+  // has the expected size. verify() does not use it: it must see what is on disk.
+  [[nodiscard]] Result<void> get_committed_chunk(std::uint64_t id, std::uint32_t index,
+                                                 std::uint64_t size_bytes, std::uint32_t chunk_size,
+                                                 std::string& out, bool verify_checksums);
 
   [[nodiscard]] Result<void> flush_access_times();
   [[nodiscard]] Result<EvictionReport> evict();
@@ -89,6 +98,8 @@ class Database {
       const std::function<bool(const VerifyProgress&)>& progress);
   [[nodiscard]] Result<void> compact();
   [[nodiscard]] Result<void> flush();
+  // Empties HotObjects and drops the block cache's unreferenced blocks; see Store.
+  void release_memory();
   StoreStats stats();
 
  private:
@@ -97,11 +108,17 @@ class Database {
   [[nodiscard]] Result<void> load_state();
   [[nodiscard]] Result<void> reclaim_pending();
   [[nodiscard]] Result<void> write(rocksdb::WriteBatch& batch, std::string_view what);
+  // write() for a batch that drops versions (retire, eviction); then bumps drop_epoch_.
+  [[nodiscard]] Result<void> write_dropping(rocksdb::WriteBatch& batch, std::string_view what);
   void note_status(const rocksdb::Status& s);
   [[nodiscard]] Result<void> check_free_space() const;
   [[nodiscard]] Result<std::optional<ObjectRecord>> get_record(std::string_view key);  // any thread
+  // get_record through hot_; `hot` gets the lookup (hit or not, and its generation).
+  [[nodiscard]] Result<std::optional<ObjectRecord>> read_record(std::string_view key,
+                                                                HotObjects::RecordLookup& hot);
   void delete_chunks(rocksdb::WriteBatch& batch, std::uint64_t id, std::uint64_t count);
   // Drops a version no meta record points at any more: now, or when its last reader unpins.
+  // `batch` must then be written with write_dropping.
   void retire(rocksdb::WriteBatch& batch, const ObjectRecord& old);  // mu_ held
   void put_counters(rocksdb::WriteBatch& batch, std::uint64_t charged, std::uint64_t objects);
   void record_access(const std::string& key);                            // mu_ held
@@ -120,10 +137,13 @@ class Database {
   rocksdb::ColumnFamilyHandle* pending_ = nullptr;
   rocksdb::ColumnFamilyHandle* state_ = nullptr;
   std::shared_ptr<rocksdb::Statistics> statistics_;
+  std::shared_ptr<rocksdb::Cache> block_cache_;
+  HotObjects hot_;
 
   std::mutex mu_;
-  // Bumped (under mu_) before a committed version's chunks may be deleted: open_committed
-  // reads records without mu_ and trusts one only if no drop happened meanwhile.
+  // Bumped (under mu_) after each write that makes a committed version unreachable and deletes
+  // or dooms its chunks (write_dropping): open_committed reads records without mu_ and trusts
+  // one only if no such write landed meanwhile.
   std::atomic<std::uint64_t> drop_epoch_{0};
   std::uint64_t next_id_ = 1;
   std::uint64_t charged_bytes_ = 0;
