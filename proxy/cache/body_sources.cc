@@ -26,6 +26,8 @@ namespace {
 constexpr std::size_t kReadBytes = 256 * 1024;
 // Bodies up to this size are read into the pipe at once (stream_object).
 constexpr std::size_t kInlineBytes = 64 * 1024;
+// What one inflate call may produce (pump_gunzip).
+constexpr std::size_t kGunzipPieceBytes = 256 * 1024;
 
 // Copies `from` into `to` until `from` ends.
 asio::awaitable<void> relay(BodyPipe& from, BodyPipe& to) {
@@ -174,16 +176,20 @@ asio::awaitable<void> pump_gunzip(std::shared_ptr<BodyPipe> in, std::shared_ptr<
     z.next_in = reinterpret_cast<Bytef*>(src.data());
     z.avail_in = static_cast<uInt>(src.size());
     while (z.avail_in > 0 && !stream_end) {
-      std::string buf(64 * 1024, '\0');
-      z.next_out = reinterpret_cast<Bytef*>(buf.data());
-      z.avail_out = static_cast<uInt>(buf.size());
-      int rc = inflate(&z, Z_NO_FLUSH);
+      // 256 KiB pieces, not zero-filled: a 2 MiB page is 8 trips through the pipes, not 32.
+      int rc = Z_OK;
+      std::string buf;
+      buf.resize_and_overwrite(kGunzipPieceBytes, [&](char* p, std::size_t n) {
+        z.next_out = reinterpret_cast<Bytef*>(p);
+        z.avail_out = static_cast<uInt>(n);
+        rc = inflate(&z, Z_NO_FLUSH);
+        return n - z.avail_out;
+      });
       if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
         in->cancel();
         out->fail(Error{Errc::kCorrupt, std::string("gunzip: ") + (z.msg ? z.msg : "bad data")});
         co_return;
       }
-      buf.resize(buf.size() - z.avail_out);
       if (!buf.empty() && !co_await out->write(std::move(buf))) {
         in->cancel();
         co_return;
