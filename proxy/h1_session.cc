@@ -25,6 +25,8 @@ namespace {
 
 constexpr std::size_t kReadSize = 16 * 1024;
 constexpr std::size_t kCoalesceBytes = 128 * 1024;
+// A buffered body up to this size is sent with the response head, in one TLS record.
+constexpr std::size_t kWithHeadBytes = 16 * 1024 - 1024;
 
 template <class Sequence>
 std::vector<asio::const_buffer> to_vector(const Sequence& seq) {
@@ -267,7 +269,18 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
       keep_alive = false;  // HTTP/1.0 client: the body ends when the connection does
     }
     res.keep_alive(keep_alive);
-    if (!co_await tls->write(serialize_head(res))) {
+    std::string out = serialize_head(res);
+    std::uint64_t sent = 0;
+    // A small body already at hand (a stored page) goes out with the head: one TLS record and
+    // one send instead of two of each.
+    if (resp.body && !head && !chunked && resp.body->buffered_bytes() > 0 &&
+        resp.body->buffered_bytes() <= kWithHeadBytes) {
+      while (auto more = resp.body->try_read()) {
+        sent += more->size();
+        out += *more;
+      }
+    }
+    if (!co_await tls->write(out)) {
       if (resp.body) resp.body->cancel();
       co_return false;
     }
@@ -276,7 +289,6 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
       resp.body->cancel();
       co_return true;
     }
-    std::uint64_t sent = 0;
     for (;;) {
       auto chunk = co_await resp.body->read(clock.monotonic_now() + opts.upstream_read_timeout);
       if (!chunk) {

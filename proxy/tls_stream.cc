@@ -15,6 +15,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <optional>
 
 namespace pipgate::proxy {
 
@@ -38,7 +39,12 @@ struct TlsStream::State : std::enable_shared_from_this<TlsStream::State> {
   SSL* ssl;
   asio::steady_timer timer;
   bool timed_out = false;
-  std::uint64_t generation = 0;
+  // The deadline in force, and when the timer's pending wait (if any) fires. Deadlines move at
+  // every request and chunk; the timer is only re-armed when one comes earlier than the wait,
+  // so an HTTP/1.1 keep-alive connection does not reschedule the loop's timer queue (and its
+  // timerfd) twice per request. A wait that finds the deadline later re-arms for it.
+  MonotonicTime deadline = MonotonicTime::max();
+  std::optional<MonotonicTime> armed_for;
 
   // Encrypted bytes BoringSSL wrote that the kernel has not taken yet: out[out_sent, size).
   std::string out;
@@ -62,11 +68,24 @@ struct TlsStream::State : std::enable_shared_from_this<TlsStream::State> {
     return failure(what, "TLS error " + std::to_string(ssl_error));
   }
 
-  // Each set_deadline starts a new generation; a wait of an older one does nothing.
-  void arm(std::uint64_t gen) {
-    timer.async_wait([weak = weak_from_this(), gen](const error_code& ec) {
+  void set_deadline(MonotonicTime at) {
+    deadline = at;
+    if (at == MonotonicTime::max() || (armed_for && *armed_for <= at)) return;
+    arm(at);
+  }
+
+  void arm(MonotonicTime at) {
+    armed_for = at;
+    timer.expires_at(at);  // cancels a pending wait: its handler returns, this one takes over
+    timer.async_wait([weak = weak_from_this(), at](const error_code& ec) {
       auto self = weak.lock();
-      if (!self || ec || gen != self->generation) return;
+      if (!self || ec) return;
+      self->armed_for.reset();
+      if (self->deadline == MonotonicTime::max()) return;
+      if (self->deadline > at) {  // moved later since: wait for it (no clock read: `at` passed)
+        self->arm(self->deadline);
+        return;
+      }
       self->timed_out = true;
       error_code ignored;
       self->socket.close(ignored);
@@ -215,11 +234,7 @@ TlsStream::~TlsStream() {
   state_->socket.close(ignored);
 }
 
-void TlsStream::set_deadline(MonotonicTime deadline) {
-  ++state_->generation;
-  state_->timer.expires_at(deadline);  // cancels the pending wait
-  if (deadline != MonotonicTime::max()) state_->arm(state_->generation);
-}
+void TlsStream::set_deadline(MonotonicTime deadline) { state_->set_deadline(deadline); }
 
 asio::awaitable<Result<>> TlsStream::accept(MonotonicTime deadline) {
   auto st = state_;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <zlib.h>
+#include <algorithm>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -176,10 +177,13 @@ asio::awaitable<void> pump_gunzip(std::shared_ptr<BodyPipe> in, std::shared_ptr<
     z.next_in = reinterpret_cast<Bytef*>(src.data());
     z.avail_in = static_cast<uInt>(src.size());
     while (z.avail_in > 0 && !stream_end) {
-      // 256 KiB pieces, not zero-filled: a 2 MiB page is 8 trips through the pipes, not 32.
+      // Pieces of up to 256 KiB (a 2 MiB page is 8 trips through the pipes, not 32), sized by
+      // the input (a 1 KiB page must not cost a 256 KiB buffer), not zero-filled.
       int rc = Z_OK;
       std::string buf;
-      buf.resize_and_overwrite(kGunzipPieceBytes, [&](char* p, std::size_t n) {
+      std::size_t piece =
+          std::clamp<std::size_t>(std::size_t{z.avail_in} * 8, 16 * 1024, kGunzipPieceBytes);
+      buf.resize_and_overwrite(piece, [&](char* p, std::size_t n) {
         z.next_out = reinterpret_cast<Bytef*>(p);
         z.avail_out = static_cast<uInt>(n);
         rc = inflate(&z, Z_NO_FLUSH);
