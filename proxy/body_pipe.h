@@ -64,6 +64,8 @@ class BodyPipe {
 
   bool is_cancelled() const { return cancelled_; }
   bool is_done() const { return finished_ || failed_.has_value(); }
+  // finish() was called: every byte of the body is buffered or already read.
+  bool is_finished() const { return finished_; }
   std::size_t buffered_bytes() const { return buffered_; }
   // Bytes the consumer has taken so far (for the access log).
   std::uint64_t consumed_bytes() const { return consumed_; }

@@ -29,6 +29,8 @@ constexpr std::size_t kReadBytes = 256 * 1024;
 constexpr std::size_t kInlineBytes = 64 * 1024;
 // What one inflate call may produce (pump_gunzip).
 constexpr std::size_t kGunzipPieceBytes = 256 * 1024;
+// gunzip_now decodes at once what announces at most this much.
+constexpr std::uint32_t kDecodeNowBytes = 1 << 20;
 
 // Copies `from` into `to` until `from` ends.
 asio::awaitable<void> relay(BodyPipe& from, BodyPipe& to) {
@@ -265,6 +267,62 @@ std::shared_ptr<BodyPipe> gunzip(asio::any_io_executor ex, std::shared_ptr<BodyP
   out->on_cancel([in] { in->cancel(); });
   asio::co_spawn(ex, pump_gunzip(in, out), internal::log_exception("cache: gunzip"));
   return out;
+}
+
+std::optional<DecodedBody> gunzip_now(asio::any_io_executor ex, std::shared_ptr<BodyPipe>& in,
+                                      std::size_t buffer_bytes) {
+  if (!in->is_finished() || in->buffered_bytes() > kInlineBytes) return std::nullopt;
+  std::string gz;
+  while (auto chunk = in->try_read()) gz += *chunk;
+  // ISIZE, the gzip trailer's decoded length (mod 2^32): the output buffer, and a bound.
+  std::uint32_t isize = 0;
+  if (gz.size() >= 18) {
+    for (int i = 0; i < 4; ++i)
+      isize |= std::uint32_t{static_cast<unsigned char>(gz[gz.size() - 4 + i])} << (8 * i);
+  }
+  // Hands the stored gzip back, as a pipe equivalent to `in`, for gunzip() to stream.
+  auto later = [&] {
+    in = std::make_shared<BodyPipe>(ex, buffer_bytes);
+    in->push(std::move(gz));
+    in->finish();
+    return std::nullopt;
+  };
+  if (isize > kDecodeNowBytes) return later();
+  auto out = std::make_shared<BodyPipe>(ex, buffer_bytes);
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+    out->fail(Error{Errc::kInternal, "gunzip: inflateInit2 failed"});
+    return DecodedBody{out, std::nullopt};
+  }
+  std::string text;
+  int rc = Z_OK;
+  bool full = false;
+  text.resize_and_overwrite(std::size_t{isize}, [&](char* p, std::size_t n) {
+    z.next_in = reinterpret_cast<Bytef*>(gz.data());
+    z.avail_in = static_cast<uInt>(gz.size());
+    z.next_out = reinterpret_cast<Bytef*>(p);
+    z.avail_out = static_cast<uInt>(n);
+    rc = inflate(&z, Z_FINISH);
+    full = z.avail_out == 0;
+    return n - z.avail_out;
+  });
+  std::string msg = z.msg ? z.msg : "";
+  inflateEnd(&z);
+  // Bytes after the gzip member are ignored, as in gunzip() (and by curl and browsers); they
+  // also make the trailer read above meaningless: an output that does not fit goes to gunzip(),
+  // which needs no announced size (and checks the real trailer).
+  if (rc != Z_STREAM_END && full) return later();
+  if (rc != Z_STREAM_END) {
+    out->fail(Error{Errc::kCorrupt,
+                    "gunzip: " + (rc == Z_BUF_ERROR ? std::string("the gzip stream ended early")
+                                  : msg.empty()     ? "bad data"
+                                                    : msg)});
+    return DecodedBody{out, std::nullopt};
+  }
+  std::uint64_t size = text.size();
+  out->push(std::move(text));
+  out->finish();
+  return DecodedBody{out, size};
 }
 
 }  // namespace pipgate::proxy::cache

@@ -56,4 +56,17 @@ std::shared_ptr<BodyPipe> verify_digest(boost::asio::any_io_executor ex,
 std::shared_ptr<BodyPipe> gunzip(boost::asio::any_io_executor ex, std::shared_ptr<BodyPipe> in,
                                  std::size_t buffer_bytes);
 
+// gunzip() done at once for a small body that is already whole in `in` (a stored page read in
+// one go, see stream_object): the decoded body, in a finished pipe, and its size, so the answer
+// can carry Content-Length (no chunked encoding, and HTTP/1.1 sends it with the head).
+// nullopt, `in` untouched, when `in` is not finished or holds more than 64 KiB; and when the
+// gzip trailer announces more than 1 MiB decoded, `in` is then replaced by an equivalent pipe
+// for gunzip(). Corrupt gzip gives a failed pipe, as gunzip() would.
+struct DecodedBody {
+  std::shared_ptr<BodyPipe> body;
+  std::optional<std::uint64_t> size;  // none when the pipe failed: no length to promise
+};
+std::optional<DecodedBody> gunzip_now(boost::asio::any_io_executor ex,
+                                      std::shared_ptr<BodyPipe>& in, std::size_t buffer_bytes);
+
 }  // namespace pipgate::proxy::cache

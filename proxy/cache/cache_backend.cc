@@ -164,7 +164,14 @@ asio::awaitable<Response> CacheBackend::respond(const Route& route, Request req,
     if (!reader || reader->version() != meta.version) return std::nullopt;  // replaced: retry
     if (resource.digest_hex) reader->skip_chunk_checksums();  // hashed at fill, and by pip
     r.body = stream_object(ex, std::move(*reader), opts_.body_buffer_bytes);
-    if (plan.gunzip) r.body = gunzip(ex, r.body, opts_.body_buffer_bytes);
+    if (plan.gunzip) {
+      if (auto decoded = gunzip_now(ex, r.body, opts_.body_buffer_bytes)) {
+        r.body = std::move(decoded->body);
+        r.head.content_length = decoded->size;
+      } else {
+        r.body = gunzip(ex, r.body, opts_.body_buffer_bytes);
+      }
+    }
     return r;
   };
 
