@@ -25,10 +25,10 @@ using boost::system::error_code;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // BoringSSL runs on the socket itself, not through asio::ssl's memory BIO pair: records are
-// sealed into `out` and handed to the kernel with one send() per write() (up to 64 KiB from the
-// h2 writer: four records), and reads recv() straight into BoringSSL's record buffer. The memory
-// BIO pair cost a copy each way, one send and one trip through the event loop per 16 KiB record
-// (an epoll_wait per record in the bulk profile).
+// sealed into `out` and handed to the kernel with one send() per SSL_write of up to 64 KiB (an
+// h2 writer's batch: four records), and reads recv() straight into BoringSSL's record buffer. The
+// memory BIO pair cost a copy each way, one send and one trip through the event loop per 16 KiB
+// record (an epoll_wait per record in the bulk profile).
 struct TlsStream::State : std::enable_shared_from_this<TlsStream::State> {
   State(tcp::socket s, SSL* ssl_) : socket(std::move(s)), ssl(ssl_), timer(socket.get_executor()) {}
   ~State() { SSL_free(ssl); }
@@ -147,8 +147,11 @@ struct TlsStream::State : std::enable_shared_from_this<TlsStream::State> {
           if (ec) co_return std::unexpected(failure(what, ec.message()));
           continue;
         }
-        case SSL_ERROR_WANT_WRITE:  // the BIO never blocks a write; kept for completeness
+        case SSL_ERROR_WANT_WRITE: {  // not from our BIO, which never blocks a write
+          auto [ec] = co_await socket.async_wait(tcp::socket::wait_write, kTuple);
+          if (ec) co_return std::unexpected(failure(what, ec.message()));
           continue;
+        }
         default:
           co_return std::unexpected(ssl_failure(err, queued, what));
       }
@@ -309,12 +312,19 @@ asio::awaitable<Result<std::size_t>> TlsStream::read_some(std::span<char> out) {
 }
 
 asio::awaitable<Result<>> TlsStream::write(std::span<const asio::const_buffer> buffers) {
-  // Sealed in pieces of up to 64 KiB (four records) and sent when 128 KiB are ready, so a large
-  // write neither waits for all its records nor holds them all at once.
+  // Sealed in pieces of up to 64 KiB (four records), each handed to the kernel by drive() with
+  // one send. Small buffers (an HTTP/1.1 chunk's size line and CRLF) are joined first, so they
+  // do not become records and sends of their own.
   constexpr std::size_t kPiece = 64 * 1024;
-  constexpr std::size_t kSendAt = 128 * 1024;
   auto st = state_;
-  for (const auto& b : buffers) {
+  std::string joined;
+  if (buffers.size() > 1 && asio::buffer_size(buffers) <= kPiece) {
+    joined.reserve(asio::buffer_size(buffers));
+    for (const auto& b : buffers) joined.append(static_cast<const char*>(b.data()), b.size());
+  }
+  asio::const_buffer one(joined.data(), joined.size());
+  auto pieces = joined.empty() ? buffers : std::span<const asio::const_buffer>(&one, 1);
+  for (const auto& b : pieces) {
     const char* p = static_cast<const char*>(b.data());
     std::size_t left = b.size();
     while (left > 0) {
@@ -324,13 +334,9 @@ asio::awaitable<Result<>> TlsStream::write(std::span<const asio::const_buffer> b
       if (*r == 0) co_return std::unexpected(st->failure("write", "TLS session closed"));
       p += *r;
       left -= static_cast<std::size_t>(*r);
-      if (st->out.size() - st->out_sent >= kSendAt) {
-        if (auto f = co_await st->flush("write"); !f) co_return std::unexpected(f.error());
-      }
     }
   }
-  if (auto f = co_await st->flush("write"); !f) co_return std::unexpected(f.error());
-  // An idle connection keeps no send buffer (a bulk download's is up to ~200 KiB).
+  // An idle connection keeps no send buffer (a bulk download's is ~64 KiB).
   if (st->out.capacity() > 16 * 1024) std::string().swap(st->out);
   co_return Result<>{};
 }
