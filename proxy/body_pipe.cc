@@ -7,14 +7,14 @@ namespace asio = boost::asio;
 BodyPipe::BodyPipe(asio::any_io_executor ex, std::size_t limit_bytes)
     : limit_(limit_bytes), readable_(ex), writable_(ex) {}
 
-void BodyPipe::push(std::string chunk) {
+void BodyPipe::push(SharedBytes chunk) {
   if (cancelled_ || is_done() || chunk.empty()) return;
   buffered_ += chunk.size();
   chunks_.push_back(std::move(chunk));
   readable_.notify();
 }
 
-asio::awaitable<bool> BodyPipe::write(std::string chunk) {
+asio::awaitable<bool> BodyPipe::write(SharedBytes chunk) {
   while (!cancelled_ && buffered_ >= limit_) co_await writable_.wait();
   if (cancelled_) co_return false;
   push(std::move(chunk));
@@ -33,29 +33,29 @@ void BodyPipe::fail(Error error) {
   readable_.notify();
 }
 
-asio::awaitable<Result<std::optional<std::string>>> BodyPipe::read(MonotonicTime deadline) {
+asio::awaitable<Result<std::optional<SharedBytes>>> BodyPipe::read(MonotonicTime deadline) {
   for (;;) {
     if (cancelled_) co_return make_error(Errc::kInternal, "body read after cancel");
     if (!chunks_.empty()) {
-      std::string chunk = std::move(chunks_.front());
+      SharedBytes chunk = std::move(chunks_.front());
       chunks_.pop_front();
       buffered_ -= chunk.size();
       consumed_ += chunk.size();
       writable_.notify();
       if (on_consumed_) on_consumed_(chunk.size());
-      co_return std::optional<std::string>(std::move(chunk));
+      co_return std::optional<SharedBytes>(std::move(chunk));
     }
     if (failed_) co_return std::unexpected(*failed_);
-    if (finished_) co_return std::optional<std::string>();
+    if (finished_) co_return std::optional<SharedBytes>();
     if (!co_await readable_.wait_until(deadline) && chunks_.empty() && !is_done()) {
       fail(Error{Errc::kUnavailable, "body timed out: no data"});
     }
   }
 }
 
-std::optional<std::string> BodyPipe::try_read() {
+std::optional<SharedBytes> BodyPipe::try_read() {
   if (cancelled_ || chunks_.empty()) return std::nullopt;
-  std::string chunk = std::move(chunks_.front());
+  SharedBytes chunk = std::move(chunks_.front());
   chunks_.pop_front();
   buffered_ -= chunk.size();
   consumed_ += chunk.size();

@@ -25,6 +25,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/shared_bytes.h"
 #include "proxy/internal/async_event.h"
 
 namespace pipgate::proxy {
@@ -37,10 +38,10 @@ class BodyPipe {
 
   // --- producer ---
   // Appends `chunk` (empty chunks are ignored) without waiting. No effect after cancel().
-  void push(std::string chunk);
+  void push(SharedBytes chunk);
   // Appends `chunk` once fewer than `limit` bytes are buffered. False when the consumer cancelled
   // (the producer stops and releases its source).
-  boost::asio::awaitable<bool> write(std::string chunk);
+  boost::asio::awaitable<bool> write(SharedBytes chunk);
   // The body is complete. Further writes are bugs and are ignored.
   void finish();
   // The body cannot be completed (upstream died, timed out): the consumer sees `error` after the
@@ -55,10 +56,10 @@ class BodyPipe {
   // --- consumer ---
   // The next chunk; nullopt when the body ended; kUnavailable after fail(), or when no byte came
   // before `deadline` (the pipe is then failed), or kInternal after cancel().
-  [[nodiscard]] boost::asio::awaitable<Result<std::optional<std::string>>> read(
+  [[nodiscard]] boost::asio::awaitable<Result<std::optional<SharedBytes>>> read(
       MonotonicTime deadline);
   // The next chunk if one is buffered now, else nullopt (the body may still continue: use read()).
-  std::optional<std::string> try_read();
+  std::optional<SharedBytes> try_read();
   // The consumer will read no more: drops the buffer, fails pending and later writes.
   void cancel();
 
@@ -72,7 +73,7 @@ class BodyPipe {
 
  private:
   std::size_t limit_;
-  std::deque<std::string> chunks_;
+  std::deque<SharedBytes> chunks_;
   std::size_t buffered_ = 0;
   std::uint64_t consumed_ = 0;
   bool finished_ = false;

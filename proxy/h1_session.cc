@@ -277,7 +277,7 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
         resp.body->buffered_bytes() <= kWithHeadBytes) {
       while (auto more = resp.body->try_read()) {
         sent += more->size();
-        out += *more;
+        out += more->view();
       }
     }
     if (!co_await tls->write(out)) {
@@ -300,21 +300,27 @@ struct H1Session::State : std::enable_shared_from_this<H1Session::State> {
       }
       if (!*chunk) break;
       // Whatever else is buffered goes out in the same write: fewer TLS records and syscalls.
-      while ((*chunk)->size() < kCoalesceBytes) {
-        auto more = resp.body->try_read();
-        if (!more) break;
-        **chunk += *more;
+      SharedBytes bytes = std::move(**chunk);
+      if (bytes.size() < kCoalesceBytes) {
+        std::string joined;
+        while ((joined.empty() ? bytes.size() : joined.size()) < kCoalesceBytes) {
+          auto more = resp.body->try_read();
+          if (!more) break;
+          if (joined.empty()) joined = bytes.str();
+          joined += more->view();
+        }
+        if (!joined.empty()) bytes = std::move(joined);
       }
-      sent += (*chunk)->size();
+      sent += bytes.size();
       // A client that takes nothing for this long is stalling (slow-read) or gone.
       tls->set_deadline(clock.monotonic_now() + opts.upstream_read_timeout);
       Result<> w;
       if (chunked) {
-        auto c = http::make_chunk(asio::buffer(**chunk));
+        auto c = http::make_chunk(asio::buffer(bytes.data(), bytes.size()));
         auto v = to_vector(c);
         w = co_await tls->write(v);
       } else {
-        w = co_await tls->write(**chunk);
+        w = co_await tls->write(bytes.view());
       }
       tls->set_deadline(MonotonicTime::max());
       if (!w) {

@@ -30,7 +30,7 @@ struct ObjectReader::State {
   std::optional<std::uint64_t> size;  // committed size (set for live ones once committed)
   std::uint64_t position = 0;
   std::optional<std::uint64_t> end;  // exclusive range end, before clamping to the size
-  std::string chunk;                 // the current chunk's bytes
+  SharedBytes chunk;                 // the current chunk's bytes
   std::optional<std::uint32_t> chunk_index;
   std::optional<Error> error;
   bool verify_checksums = true;
@@ -57,7 +57,7 @@ struct ObjectReader::State {
   }
 
   // Reads chunk `index` into `out` and checks its size; errors are made sticky.
-  Result<void> fetch(std::uint32_t index, std::string& out) {
+  Result<void> fetch(std::uint32_t index, SharedBytes& out) {
     // Committed: a small body may come from memory (Database::get_committed_chunk).
     auto r = live ? db->get_chunk(id, index, out, verify_checksums)
                   : db->get_committed_chunk(id, index, *size, chunk_size, out, verify_checksums);
@@ -169,13 +169,13 @@ Result<std::size_t> ObjectReader::read(std::span<std::uint8_t> out) {
   return n;
 }
 
-Result<std::string> ObjectReader::read_some(std::size_t max) {
+Result<SharedBytes> ObjectReader::read_some(std::size_t max) {
   State& s = *s_;
   if (s.error) return std::unexpected(*s.error);
   std::uint64_t limit = s.readable();
   if (s.error) return std::unexpected(*s.error);
   if (auto stop = s.stop()) limit = std::min(limit, *stop);
-  if (s.position >= limit || max == 0) return std::string();
+  if (s.position >= limit || max == 0) return SharedBytes();
 
   auto index = static_cast<std::uint32_t>(s.position / s.chunk_size);
   std::uint64_t chunk_start = static_cast<std::uint64_t>(index) * s.chunk_size;
@@ -183,20 +183,22 @@ Result<std::string> ObjectReader::read_some(std::size_t max) {
   if (s.size) chunk_end = std::min(chunk_end, *s.size);
   if (s.position == chunk_start && s.chunk_index != index && chunk_end <= limit &&
       chunk_end - chunk_start <= max) {
-    std::string whole;
+    SharedBytes whole;
     if (auto r = s.fetch(index, whole); !r) return std::unexpected(r.error());
     s.position = chunk_end;
     return whole;
   }
-  std::string out;
-  Result<std::size_t> n = 0;
-  auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max, limit - s.position));
-  out.resize_and_overwrite(want, [&](char* p, std::size_t len) {
-    n = read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(p), len));
-    return n ? *n : 0;
-  });
-  if (!n) return std::unexpected(n.error());
-  return out;
+  // Part of a chunk (a range, or a live chunk's readable part): a slice of the chunk, shared.
+  if (s.chunk_index != index) {
+    s.chunk_index.reset();
+    if (auto r = s.fetch(index, s.chunk); !r) return std::unexpected(r.error());
+    s.chunk_index = index;
+  }
+  std::uint64_t offset = s.position - chunk_start;
+  auto n = static_cast<std::size_t>(
+      std::min<std::uint64_t>({max, limit - s.position, s.chunk.size() - offset}));
+  s.position += n;
+  return s.chunk.substr(static_cast<std::size_t>(offset), n);
 }
 
 std::optional<std::pair<std::uint64_t, Blake2b256>> ObjectReader::hashed_prefix() const {

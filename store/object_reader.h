@@ -18,7 +18,8 @@
 //
 // The version read is pinned: eviction, replacement and remove() never delete it while the
 // reader exists. Memory: one chunk (the current one), read from RocksDB, never shared with the
-// writer, so a slow reader holds nothing else up.
+// writer, so a slow reader holds nothing else up; bytes from read_some() keep their chunk alive
+// on their own, after the reader, the object and the store are gone.
 //
 // Threading: one thread at a time per reader; different readers are independent.
 #pragma once
@@ -33,6 +34,7 @@
 #include <utility>
 
 #include "common/result.h"
+#include "common/shared_bytes.h"
 #include "store/digest.h"
 #include "store/object_meta.h"
 
@@ -71,10 +73,10 @@ class ObjectReader {
   // for a missing or mis-sized chunk.
   [[nodiscard]] Result<std::size_t> read(std::span<std::uint8_t> out);
 
-  // Like read(), into a string of at most `max` bytes (empty: nothing readable now). A read
-  // that starts at a chunk's first byte and may take the whole chunk gets the stored chunk
-  // itself, without a copy: the bulk path of a download.
-  [[nodiscard]] Result<std::string> read_some(std::size_t max);
+  // Like read(), but returns at most `max` bytes (empty: nothing readable now) without copying
+  // them: the stored chunk itself, or a slice of it, sharing the bytes RocksDB or the hot
+  // cache hold (the bulk path of a download). Holding the result holds that chunk's memory.
+  [[nodiscard]] Result<SharedBytes> read_some(std::size_t max);
 
   // Skips RocksDB's CRC of each chunk this reader reads (StoreOptions::verify_chunk_checksums),
   // for a body whose integrity is checked otherwise: a file whose name carries its digest was

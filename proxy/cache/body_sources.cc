@@ -54,7 +54,7 @@ asio::awaitable<void> relay(BodyPipe& from, BodyPipe& to) {
 // Relays `from` into `to`, hashing as described at verify_digest.
 asio::awaitable<void> relay_verified(BodyPipe& from, BodyPipe& to, store::Digest expected,
                                      store::Blake2b256 hasher, std::uint64_t skip) {
-  std::string held;  // the latest chunk, sent once another arrives or the digest matched
+  SharedBytes held;  // the latest chunk, sent once another arrives or the digest matched
   for (;;) {
     auto chunk = co_await from.read(MonotonicTime::max());
     if (!chunk) {
@@ -62,11 +62,11 @@ asio::awaitable<void> relay_verified(BodyPipe& from, BodyPipe& to, store::Digest
       co_return;
     }
     if (!*chunk) break;
-    std::string& bytes = **chunk;
-    hasher.update(bytes);
+    SharedBytes& bytes = **chunk;
+    hasher.update(bytes.view());
     if (skip > 0) {
       auto n = static_cast<std::size_t>(std::min<std::uint64_t>(skip, bytes.size()));
-      bytes.erase(0, n);
+      bytes.remove_prefix(n);
       skip -= n;
     }
     if (bytes.empty()) continue;
@@ -128,14 +128,14 @@ asio::awaitable<void> pump_object(std::shared_ptr<BodyPipe> pipe, store::ObjectR
       co_return;
     }
     if (!n->empty()) {
-      std::string chunk = std::move(*n);
+      SharedBytes chunk = std::move(*n);
       // The last byte of a fill in progress waits for its commit: a final chunk that is whole
       // is readable before the writer checks the digest, and an HTTP/1.1 client that had every
       // byte of its Content-Length could not be told the file was corrupt.
       auto size = reader.size_bytes();
       if (reader.is_live() && size && reader.position() == *size && !reader.is_done()) {
-        held = chunk.back();
-        chunk.pop_back();
+        held = chunk.view().back();
+        chunk = chunk.substr(0, chunk.size() - 1);
       }
       if (!chunk.empty() && !co_await pipe->write(std::move(chunk))) co_return;
       continue;
@@ -176,7 +176,8 @@ asio::awaitable<void> pump_gunzip(std::shared_ptr<BodyPipe> in, std::shared_ptr<
     if (!*chunk) break;
     if (stream_end) continue;  // bytes after the gzip member: ignored, as curl and browsers do
     auto& src = **chunk;
-    z.next_in = reinterpret_cast<Bytef*>(src.data());
+    // zlib's next_in is not const (z_const), but inflate only reads through it.
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(src.data()));
     z.avail_in = static_cast<uInt>(src.size());
     while (z.avail_in > 0 && !stream_end) {
       // Pieces of up to 256 KiB (a 2 MiB page is 8 trips through the pipes, not 32), sized by
@@ -273,7 +274,7 @@ std::optional<DecodedBody> gunzip_now(asio::any_io_executor ex, std::shared_ptr<
                                       std::size_t buffer_bytes) {
   if (!in->is_finished() || in->buffered_bytes() > kInlineBytes) return std::nullopt;
   std::string gz;
-  while (auto chunk = in->try_read()) gz += *chunk;
+  while (auto chunk = in->try_read()) gz += chunk->view();
   // ISIZE, the gzip trailer's decoded length (mod 2^32): the output buffer, and a bound.
   std::uint32_t isize = 0;
   if (gz.size() >= 18) {

@@ -456,7 +456,7 @@ asio::awaitable<void> CacheBackend::run_fill(std::shared_ptr<Fill> fill, Route r
         co_return;
       }
       if (!*chunk) break;
-      if (auto a = writer->append(**chunk); !a) {
+      if (auto a = writer->append((*chunk)->view()); !a) {
         release.final_error = a.error();
         note_store_failure(a.error());
         r.body->cancel();

@@ -101,7 +101,7 @@ asio::awaitable<void> H2Io::write_loop() {
   writer_done_event_.notify();
 }
 
-void H2Outgoing::push(std::string chunk) {
+void H2Outgoing::push(SharedBytes chunk) {
   if (chunk.empty()) return;
   pending_bytes += chunk.size();
   chunks.push_back(std::move(chunk));
@@ -113,9 +113,9 @@ namespace {
 template <class Sink>
 void drain(H2Outgoing& out, std::size_t n, Sink&& sink) {
   while (n > 0) {
-    const std::string& front = out.chunks.front();
+    std::string_view front = out.chunks.front().view();
     std::size_t k = std::min(n, front.size() - out.offset);
-    sink(std::string_view(front).substr(out.offset, k));
+    sink(front.substr(out.offset, k));
     out.offset += k;
     n -= k;
     out.pending_bytes -= k;

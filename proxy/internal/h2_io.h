@@ -53,17 +53,17 @@ class H2Io {
 };
 
 // The bytes of one stream's body waiting to become DATA frames, filled by pump_body and drained
-// by an nghttp2 data source read callback. Chunks are kept as they came (moved, not appended), so
+// by an nghttp2 data source read callback. Chunks are kept as they came (shared, not appended), so
 // a stored chunk reaches the frame it is sent in with one copy.
 struct H2Outgoing {
   explicit H2Outgoing(boost::asio::any_io_executor ex) : drained(ex) {}
-  std::deque<std::string> chunks;
+  std::deque<SharedBytes> chunks;
   std::size_t offset = 0;  // bytes of chunks.front() already taken
   std::size_t pending_bytes = 0;
   bool eof = false;
   AsyncEvent drained;  // notified when the read callback took bytes
   std::size_t pending() const { return pending_bytes; }
-  void push(std::string chunk);
+  void push(SharedBytes chunk);
   // Appends (or copies to `dst`) the next `n` <= pending() bytes and drops them.
   void take(std::size_t n, std::string& to);
   void take(std::size_t n, std::uint8_t* dst);

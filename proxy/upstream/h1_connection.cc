@@ -131,11 +131,11 @@ asio::awaitable<Result<Response>> H1Connection::fetch(
         if (!*chunk) break;
         Result<> w;
         if (chunked) {
-          auto c = http::make_chunk(asio::buffer(**chunk));
+          auto c = http::make_chunk(asio::buffer((*chunk)->data(), (*chunk)->size()));
           auto v = to_vector(c);
           w = co_await s.tls->write(v);
         } else {
-          w = co_await s.tls->write(**chunk);
+          w = co_await s.tls->write((*chunk)->view());
         }
         if (!w) {
           ok = false;

@@ -43,6 +43,8 @@ std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(
 // range tombstone. Point deletes keep the memtable free of range tombstones (which every read
 // of the column family must consult) for the common case of small files and index pages.
 constexpr std::uint64_t kMaxPointDeletes = 256;
+// Chunk values of at least this size are kept in blob files (get_chunk relies on it).
+constexpr std::uint64_t kMinBlobBytes = 4096;
 
 // Bodies up to this size are kept in HotObjects, chunk by chunk: index pages (a popular
 // project's JSON page is a few hundred KiB gzipped), .metadata files and small sdists, the
@@ -140,7 +142,7 @@ rocksdb::ColumnFamilyOptions chunk_options(const StoreOptions& o,
   c.enable_blob_files = true;
   // Default: 4 KiB (RocksDB: 0). Smaller bodies (small index pages, .metadata files) stay inline
   // in table files, next to their key and in the block cache.
-  c.min_blob_size = 4096;
+  c.min_blob_size = kMinBlobBytes;
   c.blob_file_size = o.blob_file_bytes;
   c.blob_compression_type = rocksdb::kNoCompression;
   // Blob GC: compactions move live chunks out of the oldest 25% of blob files, so files
@@ -618,22 +620,28 @@ void Database::unpin(std::uint64_t id) {
   doomed_.erase(doomed);
 }
 
-Result<void> Database::get_chunk(std::uint64_t id, std::uint32_t index, std::string& out,
+Result<void> Database::get_chunk(std::uint64_t id, std::uint32_t index, SharedBytes& out,
                                  bool verify_checksums) {
-  // RocksDB fills `out` itself when it copies the value (blobs); only a value pinned in the
-  // block cache (small inline bodies) needs the copy below.
-  rocksdb::PinnableSlice value(&out);
+  auto value = std::make_shared<rocksdb::PinnableSlice>();
   rocksdb::ReadOptions ro;
   ro.verify_checksums = options_.verify_chunk_checksums && verify_checksums;
-  rocksdb::Status s = db_->Get(ro, chunks_, chunk_key(id, index), &value);
+  rocksdb::Status s = db_->Get(ro, chunks_, chunk_key(id, index), value.get());
   if (!s.ok()) return std::unexpected(to_error(s, "read chunk"));
-  if (value.IsPinned()) out.assign(value.data(), value.size());
+  // A value of at least kMinBlobBytes lives in a blob file: RocksDB pins it to the buffer it
+  // read it into, which the slice owns, so it is handed over as is. A smaller one may be pinned
+  // to a block-cache block, which must not outlive the read (nor the database): copied.
+  if (value->size() < kMinBlobBytes) {
+    out = std::string(value->data(), value->size());
+    return {};
+  }
+  std::string_view bytes(value->data(), value->size());
+  out = SharedBytes(std::move(value), bytes);
   return {};
 }
 
 Result<void> Database::get_committed_chunk(std::uint64_t id, std::uint32_t index,
                                            std::uint64_t size_bytes, std::uint32_t chunk_size,
-                                           std::string& out, bool verify_checksums) {
+                                           SharedBytes& out, bool verify_checksums) {
   std::uint64_t chunks = chunk_size == 0 ? 0 : (size_bytes + chunk_size - 1) / chunk_size;
   if (size_bytes == 0 || index >= chunks || chunks > kMaxHotChunks ||
       !hot_.is_body_cacheable(size_bytes)) {
@@ -644,7 +652,7 @@ Result<void> Database::get_committed_chunk(std::uint64_t id, std::uint32_t index
   bool checks = options_.verify_chunk_checksums && verify_checksums;
   auto key = hot_body_key(id, index);
   if (auto body = hot_.find_body(key, checks)) {
-    out.assign(*body);
+    out = std::move(*body);
     return {};
   }
   if (auto r = get_chunk(id, index, out, verify_checksums); !r) return r;
@@ -852,7 +860,7 @@ Result<VerifyReport> Database::verify(const std::function<bool(const VerifyProgr
     return !progress || progress(at);
   };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
-  std::string chunk;
+  SharedBytes chunk;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string key(view(it->key()));
     auto rec = decode(key, view(it->value()));
@@ -885,7 +893,7 @@ Result<VerifyReport> Database::verify(const std::function<bool(const VerifyProgr
         ok = false;
         break;
       }
-      hasher.update(chunk);
+      hasher.update(chunk.view());
       seen += chunk.size();
       at.bytes += chunk.size();
       // A mid-object report only informs (this object is not checked yet); a stop request

@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/shared_bytes.h"
 #include "store/digest.h"
 #include "store/internal/hot_objects.h"
 #include "store/internal/live_object.h"
@@ -78,14 +79,15 @@ class Database {
   void pin(std::uint64_t id);
   void unpin(std::uint64_t id);
   // Replaces `out` with the chunk's bytes; kNotFound if it does not exist. Always RocksDB.
-  [[nodiscard]] Result<void> get_chunk(std::uint64_t id, std::uint32_t index, std::string& out,
+  // A chunk stored in a blob file is handed over as RocksDB read it (no copy).
+  [[nodiscard]] Result<void> get_chunk(std::uint64_t id, std::uint32_t index, SharedBytes& out,
                                        bool verify_checksums = true);
   // get_chunk for a pinned committed version of `size_bytes` bytes in chunks of `chunk_size`:
   // a chunk of a body of at most 1 MiB comes from HotObjects, or is read and kept there if it
   // has the expected size. verify() does not use it: it must see what is on disk.
   [[nodiscard]] Result<void> get_committed_chunk(std::uint64_t id, std::uint32_t index,
                                                  std::uint64_t size_bytes, std::uint32_t chunk_size,
-                                                 std::string& out, bool verify_checksums);
+                                                 SharedBytes& out, bool verify_checksums);
 
   [[nodiscard]] Result<void> flush_access_times();
   [[nodiscard]] Result<EvictionReport> evict();

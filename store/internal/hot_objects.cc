@@ -90,26 +90,26 @@ void HotObjects::restore_record(ObjectRecord record) {
   insert_locked(std::move(e));
 }
 
-std::shared_ptr<const std::string> HotObjects::find_body(std::uint64_t id, bool need_checked) {
-  if (max_bytes_ == 0) return nullptr;
+std::optional<SharedBytes> HotObjects::find_body(std::uint64_t id, bool need_checked) {
+  if (max_bytes_ == 0) return std::nullopt;
   std::lock_guard lock(mu_);
   auto it = bodies_.find(id);
   if (it == bodies_.end() || (need_checked && !it->second->is_checked)) {
     ++counts_.body_misses;
-    return nullptr;
+    return std::nullopt;
   }
   ++counts_.body_hits;
   lru_.splice(lru_.begin(), lru_, it->second);
   return it->second->body;
 }
 
-void HotObjects::insert_body(std::uint64_t id, std::string body, bool is_checked) {
+void HotObjects::insert_body(std::uint64_t id, SharedBytes body, bool is_checked) {
   if (!is_body_cacheable(body.size())) return;
   Entry e;
   e.id = id;
   e.is_checked = is_checked;
   e.bytes = kEntryOverheadBytes + sizeof(std::string) + body.size();
-  e.body = std::make_shared<const std::string>(std::move(body));
+  e.body = std::move(body);
   std::lock_guard lock(mu_);
   if (auto it = bodies_.find(id); it != bodies_.end()) {
     if (it->second->is_checked || !is_checked) {

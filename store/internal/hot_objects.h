@@ -40,10 +40,12 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "common/shared_bytes.h"
 #include "store/internal/meta_codec.h"
 
 namespace pipgate::store::internal {
@@ -97,8 +99,9 @@ class HotObjects {
   }
   // The body of version `id`; with `need_checked`, only one read with RocksDB's checksum
   // verified (a reader that skips checksums may have inserted one that was not).
-  std::shared_ptr<const std::string> find_body(std::uint64_t id, bool need_checked);
-  void insert_body(std::uint64_t id, std::string body, bool is_checked);
+  // The bytes are shared, not copied, both ways.
+  std::optional<SharedBytes> find_body(std::uint64_t id, bool need_checked);
+  void insert_body(std::uint64_t id, SharedBytes body, bool is_checked);
   void forget_body(std::uint64_t id);
 
   // Drops every entry (idle memory release). Records read meanwhile may be inserted again.
@@ -114,7 +117,7 @@ class HotObjects {
  private:
   struct Entry {
     std::shared_ptr<const ObjectRecord> record;  // set for a record entry
-    std::shared_ptr<const std::string> body;     // set for a body entry
+    SharedBytes body;                            // set for a body entry
     std::uint64_t id = 0;                        // body entries: the version
     bool is_checked = false;                     // body entries
     std::size_t bytes = 0;

@@ -35,7 +35,8 @@ start run1.log --dns-executable "$pipgate_dns"
 expect "pipgate run reports running" wait_until 20 running run1.log
 # The appliance runs on the allocator it was linked with (jemalloc unless -DPIPGATE_JEMALLOC=OFF),
 # and says so: the idle trim purges jemalloc's arenas only if it is found at run time.
-if ldd "$pipgate" | grep -q libjemalloc; then allocator=jemalloc; else allocator=glibc; fi
+# (ldd's whole output first: `ldd | grep -q` fails under pipefail when grep quits early.)
+if [[ "$(ldd "$pipgate")" == *libjemalloc* ]]; then allocator=jemalloc; else allocator=glibc; fi
 expect "start line names the allocator ($allocator)" grep -q "allocator: $allocator" run1.log
 for name in pypi.org files.pythonhosted.org; do
   expect "leaf for $name exists" test -f "data/certs/$name.pem"

@@ -29,7 +29,7 @@ asio::awaitable<void> drain(BodyPipe& pipe, std::vector<std::string>& log) {
       log.push_back("end");
       co_return;
     }
-    log.push_back("r:" + **c);
+    log.push_back("r:" + (*c)->str());
   }
 }
 
@@ -112,7 +112,7 @@ TEST(BodyPipeTest, ConsumedBytesAreReported) {
 TEST(BodyPipeTest, ReadPastDeadlineFailsThePipe) {
   asio::io_context io;
   BodyPipe pipe(io.get_executor(), 100);
-  Result<std::optional<std::string>> got;
+  Result<std::optional<SharedBytes>> got;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {

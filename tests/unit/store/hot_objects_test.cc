@@ -106,7 +106,7 @@ TEST(HotObjects, BoundedByBytesLeastRecentlyUsedOut) {
   HotObjects hot(4 * entry, 64 << 10);
   for (std::uint64_t id = 1; id <= 4; ++id) hot.insert_body(id, body, true);
   EXPECT_EQ(hot.stats().bytes, 4 * entry);
-  ASSERT_NE(hot.find_body(1, true), nullptr);  // 1 is now the most recent; 2 the least
+  ASSERT_NE(hot.find_body(1, true), std::nullopt);  // 1 is now the most recent; 2 the least
   hot.insert_body(5, body, true);
   EXPECT_EQ(hot.stats().bytes, 4 * entry);
   struct Case {
@@ -115,10 +115,10 @@ TEST(HotObjects, BoundedByBytesLeastRecentlyUsedOut) {
   };
   for (const auto& c :
        {Case{1, true}, Case{2, false}, Case{3, true}, Case{4, true}, Case{5, true}}) {
-    EXPECT_EQ(hot.find_body(c.id, true) != nullptr, c.kept) << c.id;
+    EXPECT_EQ(hot.find_body(c.id, true) != std::nullopt, c.kept) << c.id;
   }
   hot.insert_body(6, std::string(4 * entry, 'y'), true);  // larger than the whole bound
-  EXPECT_EQ(hot.find_body(6, true), nullptr);
+  EXPECT_EQ(hot.find_body(6, true), std::nullopt);
   EXPECT_EQ(hot.stats().entries, 4u) << "nothing pushed out for it";
 }
 
@@ -127,34 +127,34 @@ TEST(HotObjects, BodiesPastTheLimitAreNotKept) {
   EXPECT_TRUE(hot.is_body_cacheable(1000));
   EXPECT_FALSE(hot.is_body_cacheable(1001));
   hot.insert_body(1, std::string(1001, 'x'), true);
-  EXPECT_EQ(hot.find_body(1, false), nullptr);
+  EXPECT_EQ(hot.find_body(1, false), std::nullopt);
 }
 
 TEST(HotObjects, UncheckedBodyServesOnlyReadersThatSkipChecksums) {
   HotObjects hot(1 << 20, 64 << 10);
-  hot.insert_body(1, "body", false);
-  EXPECT_NE(hot.find_body(1, false), nullptr);
-  EXPECT_EQ(hot.find_body(1, true), nullptr);
-  hot.insert_body(1, "body", true);  // a checking reader read it
-  EXPECT_NE(hot.find_body(1, true), nullptr);
-  hot.insert_body(1, "body", false);  // does not downgrade it
-  EXPECT_NE(hot.find_body(1, true), nullptr);
+  hot.insert_body(1, std::string("body"), false);
+  EXPECT_NE(hot.find_body(1, false), std::nullopt);
+  EXPECT_EQ(hot.find_body(1, true), std::nullopt);
+  hot.insert_body(1, std::string("body"), true);  // a checking reader read it
+  EXPECT_NE(hot.find_body(1, true), std::nullopt);
+  hot.insert_body(1, std::string("body"), false);  // does not downgrade it
+  EXPECT_NE(hot.find_body(1, true), std::nullopt);
   EXPECT_EQ(hot.stats().entries, 1u);
 }
 
 TEST(HotObjects, ClearAndForgetBody) {
   HotObjects hot(1 << 20, 64 << 10);
   read_in(hot, record("a", 1));
-  hot.insert_body(1, "body", true);
-  hot.insert_body(2, "body", true);
+  hot.insert_body(1, std::string("body"), true);
+  hot.insert_body(2, std::string("body"), true);
   hot.forget_body(2);
-  EXPECT_EQ(hot.find_body(2, false), nullptr);
+  EXPECT_EQ(hot.find_body(2, false), std::nullopt);
   EXPECT_EQ(hot.stats().entries, 2u);
   hot.clear();
   EXPECT_EQ(hot.stats().entries, 0u);
   EXPECT_EQ(hot.stats().bytes, 0u);
   EXPECT_EQ(hot.find_record("a").record, nullptr);
-  EXPECT_EQ(hot.find_body(1, false), nullptr);
+  EXPECT_EQ(hot.find_body(1, false), std::nullopt);
 }
 
 TEST(HotObjects, ZeroBytesDisables) {
@@ -162,9 +162,9 @@ TEST(HotObjects, ZeroBytesDisables) {
   EXPECT_FALSE(hot.is_enabled());
   auto miss = hot.find_record("a");
   hot.insert_record(record("a", 1), miss.generation);
-  hot.insert_body(1, "body", true);
+  hot.insert_body(1, std::string("body"), true);
   EXPECT_EQ(hot.find_record("a").record, nullptr);
-  EXPECT_EQ(hot.find_body(1, false), nullptr);
+  EXPECT_EQ(hot.find_body(1, false), std::nullopt);
   auto s = hot.stats();
   EXPECT_EQ(s.record_misses + s.body_misses + s.entries, 0u);
 }
@@ -440,12 +440,12 @@ TEST_F(HotStore, VerifyReadsTheDiskNotTheCache) {
   auto read = [&]() -> Result<std::string> {
     auto rec = db->open_committed("page");
     if (!rec) return std::unexpected(rec.error());
-    std::string out;
+    SharedBytes out;
     auto r = db->get_committed_chunk(rec->meta.version, 0, rec->meta.size_bytes,
                                      rec->chunk_size_bytes, out, true);
     db->unpin(rec->meta.version);
     if (!r) return std::unexpected(r.error());
-    return out;
+    return out.str();
   };
   EXPECT_EQ(read().value(), body);
   PIPGATE_ASSERT_OK(db->put_chunk(meta->version, 0, pattern(800, 2)));  // bit rot, same size
