@@ -104,10 +104,17 @@ asio::awaitable<void> trim_when_idle(store::Store& store) {
     trimmed_at = now;
     if (auto r = store.flush(); !r)
       spdlog::warn("cache: flushing the store while idle: {}", r.error().detail);
+    auto held = [&store] {
+      auto s = store.stats();
+      return s.hot_bytes + s.block_cache_bytes;
+    };
+    std::uint64_t before = held();
     store.release_memory();  // hot objects, unpinned block-cache blocks: refilled on demand
     release_free_heap();
     spdlog::debug(
-        "idle: store memtables flushed, caches emptied, free heap returned to the system");
+        "idle: store memtables flushed; in-memory caches held {} bytes, now {}; free heap "
+        "returned to the system",
+        before, held());
   }
 }
 

@@ -249,4 +249,19 @@ stop_origin files
 expect "files host restarted HTTP/1.1-only" start_origin files http/1.1
 file_suite "client h2, origin h1.1" --http2 BLOB_H2_H1 http/1.1
 file_suite "client h1.1, origin h1.1" --http1.1 BLOB_H1_H1 http/1.1
+
+# --- idle: 10-15 s after the last request pipgate empties its in-memory caches (hot pages and
+# records, RocksDB's block cache) and returns free heap to the kernel; the next request refills.
+idle_trimmed() {
+  local line
+  line=$(grep -o 'in-memory caches held [0-9]* bytes, now [0-9]*' "$WORK/pipgate.log" | tail -1)
+  [ -n "$line" ] || return 1
+  set -- $line  # in-memory caches held H bytes, now N
+  [ "$4" -gt 0 ] && [ "$7" -lt "$4" ]
+}
+expect "idle: the caches filled by the requests above are emptied" wait_until 30 idle_trimmed
+req "https://files.pythonhosted.org$WHEEL_LIB_B_2_0.metadata" --http2
+expect_code 200 ".metadata after the idle trim"
+expect ".metadata body after the idle trim" grep -q '^Requires-Dist: lib-a' "$R.body"
+expect_xcache HIT ".metadata after the idle trim"
 e2e_finish
