@@ -83,10 +83,19 @@ asio::awaitable<void> renew_leaves(certs::LeafStore& leaves, const Clock& clock)
   }
 }
 
+// A proxy::Server on its own io_context and thread.
+struct ProxyLoop {
+  asio::io_context io{1};
+  std::unique_ptr<proxy::Server> server;
+  std::thread thread;
+};
+
 // Gives memory back once the proxy has answered nothing for a while: the store's memtables are
-// written out (up to ~16 MiB of bodies each) and glibc returns the free pages of every thread's
-// arena (the chunk buffers of the last downloads). Once per idle spell; costs one flush.
-asio::awaitable<void> trim_when_idle(store::Store& store) {
+// written out (up to ~16 MiB of bodies each), its in-memory caches emptied, and the allocator
+// returns the free pages of every thread (the chunk buffers of the last downloads): each proxy
+// loop hands its thread's cache of freed blocks back first. Once per idle spell; costs one flush.
+asio::awaitable<void> trim_when_idle(store::Store& store,
+                                     const std::vector<std::unique_ptr<ProxyLoop>>& loops) {
   constexpr auto kTick = 5s;
   constexpr int kIdleTicks = 2;  // 10–15 s without a request
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -110,20 +119,22 @@ asio::awaitable<void> trim_when_idle(store::Store& store) {
     };
     std::uint64_t before = held();
     store.release_memory();  // hot objects, unpinned block-cache blocks: refilled on demand
+    release_thread_cache();
     release_free_heap();
+    // Each loop purges again after its own flush: the blocks it hands back become free pages
+    // only when a purge follows, and nothing else runs one on an idle appliance.
+    for (const auto& loop : loops) {
+      asio::post(loop->io, [] {
+        release_thread_cache();
+        release_free_heap();
+      });
+    }
     spdlog::debug(
         "idle: store memtables flushed; in-memory caches held {} bytes, now {}; free heap "
         "returned to the system",
         before, held());
   }
 }
-
-// A proxy::Server on its own io_context and thread.
-struct ProxyLoop {
-  asio::io_context io{1};
-  std::unique_ptr<proxy::Server> server;
-  std::thread thread;
-};
 
 // Stops every proxy server on its own loop (each finishes in-flight responses within `grace`)
 // and completes once all have stopped.
@@ -409,7 +420,7 @@ int run_appliance(const Config& cfg, const RunOptions& opts) {
 
   asio::co_spawn(io, renew_leaves(leaves, clock), asio::detached);
   asio::co_spawn(io, import_dns_stats(cfg.appliance.data_dir + "/dns-stats"), asio::detached);
-  asio::co_spawn(io, trim_when_idle(*store), asio::detached);
+  asio::co_spawn(io, trim_when_idle(*store, proxy_loops), asio::detached);
 
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void()> wait_signal = [&] {

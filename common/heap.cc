@@ -28,6 +28,11 @@ void release_free_heap() {
   ::malloc_trim(0);
 }
 
+void release_thread_cache() {
+  if (Mallctl mallctl = find_mallctl())
+    mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0);
+}
+
 std::string heap_allocator() {
   if (Mallctl mallctl = find_mallctl()) {
     const char* version = nullptr;
