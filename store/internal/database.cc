@@ -43,7 +43,7 @@ std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(
 // range tombstone. Point deletes keep the memtable free of range tombstones (which every read
 // of the column family must consult) for the common case of small files and index pages.
 constexpr std::uint64_t kMaxPointDeletes = 256;
-// Chunk values of at least this size are kept in blob files (get_chunk relies on it).
+// Chunk values of at least this size are kept in blob files.
 constexpr std::uint64_t kMinBlobBytes = 4096;
 
 // Bodies up to this size are kept in HotObjects, chunk by chunk: index pages (a popular
@@ -622,19 +622,26 @@ void Database::unpin(std::uint64_t id) {
 
 Result<void> Database::get_chunk(std::uint64_t id, std::uint32_t index, SharedBytes& out,
                                  bool verify_checksums) {
-  auto value = std::make_shared<rocksdb::PinnableSlice>();
+  // The value as RocksDB pinned it: a blob in the buffer it was read into (owned by the slice),
+  // or a small inline value in a block-cache block, released into the cache when the last user
+  // lets go, so the cache is kept alive with it (the database may be gone by then).
+  struct Pinned {
+    std::shared_ptr<rocksdb::Cache> cache;  // declared first: destroyed after the slice
+    rocksdb::PinnableSlice slice;
+  };
+  auto value = std::make_shared<Pinned>();
+  value->cache = block_cache_;
   rocksdb::ReadOptions ro;
   ro.verify_checksums = options_.verify_chunk_checksums && verify_checksums;
-  rocksdb::Status s = db_->Get(ro, chunks_, chunk_key(id, index), value.get());
+  rocksdb::Status s = db_->Get(ro, chunks_, chunk_key(id, index), &value->slice);
   if (!s.ok()) return std::unexpected(to_error(s, "read chunk"));
-  // A value of at least kMinBlobBytes lives in a blob file: RocksDB pins it to the buffer it
-  // read it into, which the slice owns, so it is handed over as is. A smaller one may be pinned
-  // to a block-cache block, which must not outlive the read (nor the database): copied.
-  if (value->size() < kMinBlobBytes) {
-    out = std::string(value->data(), value->size());
+  // Values below the blob threshold (the tail of a small body) are copied: cheaper than keeping
+  // a whole cache block pinned while they are in flight.
+  if (value->slice.size() < kMinBlobBytes) {
+    out = std::string(value->slice.data(), value->slice.size());
     return {};
   }
-  std::string_view bytes(value->data(), value->size());
+  std::string_view bytes(value->slice.data(), value->slice.size());
   out = SharedBytes(std::move(value), bytes);
   return {};
 }
